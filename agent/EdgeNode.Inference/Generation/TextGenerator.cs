@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using EdgeNode.Inference.Sampling;
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models.Tokenizers;
+
+namespace EdgeNode.Inference.Generation;
+
+/// <summary>
+/// Prefill in one run, then decode token by token with the KV cache kept in place, streaming text as
+/// whole UTF-8 characters. Stops at BOS/EOS (llama2.c models end a story with BOS), at MaxTokens, at a
+/// stop text, at a full context or on cancellation.
+/// </summary>
+public sealed class TextGenerator
+{
+    private readonly LocalModel _model;
+
+    public TextGenerator(LocalModel model) => _model = model;
+
+    public GenerationResult Generate(string prompt, GenerationOptions options, Action<string>? onText = null, CancellationToken cancellation = default) =>
+        Generate(_model.Tokenizer.Encode(prompt), options, onText, cancellation);
+
+    public GenerationResult Generate(int[] promptTokens, GenerationOptions options, Action<string>? onText = null, CancellationToken cancellation = default)
+    {
+        if (promptTokens.Length == 0)
+            throw new ArgumentException("the prompt has no tokens (it must at least hold BOS)", nameof(promptTokens));
+        if (options.MaxTokens < 0)
+            throw new ArgumentException($"--max-tokens {options.MaxTokens} must be >= 0");
+        var capacity = options.ContextLength > 0 ? Math.Min(options.ContextLength, _model.Config.MaxSeqLen) : _model.Config.MaxSeqLen;
+        if (promptTokens.Length > capacity)
+            throw new ArgumentException($"the prompt is {promptTokens.Length} tokens, longer than the context of {capacity}");
+
+        var sampler = new TokenSampler(options.Sampling);
+        using var state = _model.CreateState(capacity);
+        var text = new TokenTextStream(_model.Tokenizer);
+        var generated = new List<int>(Math.Min(options.MaxTokens, capacity));
+        var history = new List<int>(promptTokens);
+        var output = new System.Text.StringBuilder();
+        var stop = StopReason.MaxTokens;
+        var vocab = _model.Config.VocabSize;
+        var logits = new float[vocab];
+
+        var clock = Stopwatch.StartNew();
+        TimeSpan prefill = TimeSpan.Zero;
+        ReadOnlySpan<int> current = promptTokens;
+        var step = new int[1];
+        while (generated.Count < options.MaxTokens)
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                stop = StopReason.Cancelled;
+                break;
+            }
+            if (state.Length + current.Length > capacity)
+            {
+                stop = StopReason.ContextFull;
+                break;
+            }
+            _model.Forward(current, state).CopyTo(logits);
+            var next = sampler.Sample(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
+            if (generated.Count == 0)
+                prefill = clock.Elapsed;
+            if (next is Llama2cTokenizer.Bos or Llama2cTokenizer.Eos)
+            {
+                stop = StopReason.EndOfText;
+                break;
+            }
+            generated.Add(next);
+            history.Add(next);
+            var piece = text.Append(next);
+            if (piece.Length > 0)
+            {
+                output.Append(piece);
+                if (HitStopText(output, options.StopTexts, out var cut))
+                {
+                    output.Length = cut;
+                    stop = StopReason.StopText;
+                    break;
+                }
+                onText?.Invoke(piece);
+            }
+            step[0] = next;
+            current = step;
+        }
+        var tail = text.Flush();
+        if (stop != StopReason.StopText && tail.Length > 0)
+        {
+            output.Append(tail);
+            onText?.Invoke(tail);
+        }
+        var total = clock.Elapsed;
+        return new GenerationResult
+        {
+            PromptTokens = promptTokens,
+            Tokens = [.. generated],
+            Text = output.ToString(),
+            StopReason = stop,
+            Prefill = prefill,
+            Decode = total - prefill,
+            Seed = sampler.Seed,
+        };
+    }
+
+    private static bool HitStopText(System.Text.StringBuilder output, IReadOnlyList<string> stops, out int cut)
+    {
+        cut = 0;
+        if (stops.Count == 0)
+            return false;
+        var s = output.ToString();
+        foreach (var stop in stops)
+        {
+            var at = s.IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                cut = at;
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,21 @@
+namespace EdgeNode.Inference.Runtime;
+
+/// <summary>How ONNX Runtime sessions are created. Every default here is what `edgenode generate` uses.</summary>
+public sealed record InferenceOptions
+{
+    /// <summary>Intra-op threads; 0 means one per physical core ONNX Runtime sees.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Execution providers in order of preference, e.g. ["xnnpack", "cpu"]. CPU is always the last resort.</summary>
+    public IReadOnlyList<string> ExecutionProviders { get; init; } = ["cpu"];
+
+    /// <summary>Per-EP options (key=value), keyed by the EP's short name.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ProviderOptions { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>();
+
+    /// <summary>Explicit path of libonnxruntime; null searches the usual places (see OrtLibraryLocator).</summary>
+    public string? OrtLibraryPath { get; init; }
+
+    /// <summary>Log ONNX Runtime's own messages at this level and above (quiet by default).</summary>
+    public bool VerboseRuntimeLog { get; init; }
+}

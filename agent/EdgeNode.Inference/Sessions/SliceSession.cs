@@ -1,0 +1,179 @@
+using EdgeNode.Inference.Runtime;
+using EdgeNode.Models;
+using EdgeNode.Models.Conversion;
+using EdgeNode.OnnxRuntime;
+
+namespace EdgeNode.Inference.Sessions;
+
+/// <summary>
+/// One ONNX Runtime session over one slice of a model (embed, layers [a,b), head, or any contiguous
+/// combination). A call runs any number of new positions at once: a whole prompt, one decode step, or
+/// k+1 positions to verify k draft tokens. The KV cache is passed per call, so one session serves many
+/// conversations. Inputs and outputs live in native buffers bound once through IoBinding and rebound
+/// only when the number of positions or the cache changes: a decode step allocates nothing.
+/// </summary>
+public sealed class SliceSession : IDisposable
+{
+    private readonly OrtSession _session;
+    private readonly OrtIoBinding _binding;
+    private readonly LlamaConfig _config;
+    private readonly NativeBuffer<int> _seqLensK = new(1);
+    private readonly NativeBuffer<int> _totalLength = new(1);
+    private readonly OrtValue? _seqLensKValue;
+    private readonly OrtValue? _totalLengthValue;
+    private NativeBuffer<long>? _ids;
+    private NativeBuffer<float>? _hidden;
+    private NativeBuffer<float>? _output;
+    private OrtValue? _inputValue;
+    private OrtValue? _outputValue;
+    private int _boundPositions = -1;
+    private KvCache? _boundCache;
+
+    public SliceSession(InferenceRuntime runtime, string onnxPath, SliceSpec spec, LlamaConfig config)
+    {
+        Spec = spec;
+        _config = config;
+        using (var options = runtime.CreateSessionOptions())
+            _session = new OrtSession(runtime.Environment, onnxPath, options);
+        _binding = new OrtIoBinding(_session);
+        if (spec.HasLayers)
+        {
+            _seqLensKValue = OrtValue.CreateTensor(_seqLensK, [1]);
+            _totalLengthValue = OrtValue.CreateTensor(_totalLength, []);
+            _binding.BindInput(SliceTensorNames.SeqLensK, _seqLensKValue);
+            _binding.BindInput(SliceTensorNames.TotalSequenceLength, _totalLengthValue);
+        }
+    }
+
+    public SliceSpec Spec { get; }
+
+    /// <summary>Floats per position in the output: vocab size for a slice with the head, else dim.</summary>
+    public int OutputWidth => Spec.Head ? _config.VocabSize : _config.Dim;
+
+    /// <summary>A cache sized for this slice's layers.</summary>
+    public KvCache CreateCache(int capacity) => new(_config, Spec.FirstLayer, Spec.EndLayer, capacity);
+
+    /// <summary>Runs token ids through a slice that starts with the embedding.</summary>
+    public ReadOnlySpan<float> RunTokens(ReadOnlySpan<int> tokens, KvCache? cache)
+    {
+        if (!Spec.Embed)
+            throw new InvalidOperationException("this slice takes hidden states, not token ids");
+        var positions = tokens.Length;
+        PrepareBuffers(positions);
+        var ids = _ids!.Span;
+        for (var i = 0; i < positions; i++)
+        {
+            if ((uint)tokens[i] >= (uint)_config.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), tokens[i], $"token id outside the vocabulary 0..{_config.VocabSize - 1}");
+            ids[i] = tokens[i];
+        }
+        return Execute(positions, cache);
+    }
+
+    /// <summary>Runs hidden states [positions][dim] through a slice that does not start with the embedding.</summary>
+    public ReadOnlySpan<float> RunHidden(ReadOnlySpan<float> hidden, KvCache? cache)
+    {
+        if (Spec.Embed)
+            throw new InvalidOperationException("this slice takes token ids, not hidden states");
+        if (hidden.Length == 0 || hidden.Length % _config.Dim != 0)
+            throw new ArgumentException($"hidden states must be whole rows of {_config.Dim} floats, got {hidden.Length}", nameof(hidden));
+        var positions = hidden.Length / _config.Dim;
+        PrepareBuffers(positions);
+        hidden.CopyTo(_hidden!.Span);
+        return Execute(positions, cache);
+    }
+
+    private ReadOnlySpan<float> Execute(int positions, KvCache? cache)
+    {
+        if (Spec.HasLayers)
+        {
+            if (cache is null)
+                throw new ArgumentNullException(nameof(cache), "a slice with layers needs a KV cache");
+            if (cache.FirstLayer != Spec.FirstLayer || cache.EndLayer != Spec.EndLayer)
+                throw new ArgumentException($"cache holds layers [{cache.FirstLayer},{cache.EndLayer}) but this slice runs [{Spec.FirstLayer},{Spec.EndLayer})", nameof(cache));
+            var total = cache.Length + positions;
+            if (total > cache.Capacity)
+                throw new ContextFullException(cache.Capacity, cache.Length, positions);
+            _seqLensK.Span[0] = total - 1;
+            _totalLength.Span[0] = total;
+            if (!ReferenceEquals(cache, _boundCache))
+            {
+                for (var layer = Spec.FirstLayer; layer < Spec.EndLayer; layer++)
+                {
+                    _binding.BindInput(SliceTensorNames.PastKey(layer), cache.Keys(layer));
+                    _binding.BindInput(SliceTensorNames.PastValue(layer), cache.Values(layer));
+                    _binding.BindOutput(SliceTensorNames.PresentKey(layer), cache.Keys(layer));
+                    _binding.BindOutput(SliceTensorNames.PresentValue(layer), cache.Values(layer));
+                }
+                _boundCache = cache;
+            }
+        }
+        _session.Run(_binding);
+        cache?.Advance(positions);
+        return _output!.Span[..(positions * OutputWidth)];
+    }
+
+    /// <summary>Sizes the native buffers for <paramref name="positions"/> and rebinds when the shape changed.</summary>
+    private void PrepareBuffers(int positions)
+    {
+        if (positions <= 0)
+            throw new ArgumentOutOfRangeException(nameof(positions), positions, "a run needs at least one position");
+        if (positions == _boundPositions)
+            return;
+        var capacity = _output is null ? 0 : (int)(_output.Length / OutputWidth);
+        if (positions > capacity)
+        {
+            // Grow to a power of two so a prompt of slowly increasing length does not reallocate each time.
+            var rows = (int)Math.Max(1, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)positions));
+            _output?.Dispose();
+            _output = new NativeBuffer<float>((long)rows * OutputWidth);
+            if (Spec.Embed)
+            {
+                _ids?.Dispose();
+                _ids = new NativeBuffer<long>(rows);
+            }
+            else
+            {
+                _hidden?.Dispose();
+                _hidden = new NativeBuffer<float>((long)rows * _config.Dim);
+            }
+        }
+        _inputValue?.Dispose();
+        _outputValue?.Dispose();
+        if (Spec.Embed)
+        {
+            _inputValue = OrtValue.CreateTensor(_ids!, [1, positions]);
+            _binding.BindInput(SliceTensorNames.InputIds, _inputValue);
+        }
+        else
+        {
+            _inputValue = OrtValue.CreateTensor(_hidden!, [1, positions, _config.Dim]);
+            _binding.BindInput(SliceTensorNames.HiddenIn, _inputValue);
+        }
+        _outputValue = OrtValue.CreateTensor(_output!, [1, positions, OutputWidth]);
+        _binding.BindOutput(Spec.Head ? SliceTensorNames.Logits : SliceTensorNames.HiddenOut, _outputValue);
+        _boundPositions = positions;
+    }
+
+    public void Dispose()
+    {
+        _binding.Dispose();
+        _session.Dispose();
+        _inputValue?.Dispose();
+        _outputValue?.Dispose();
+        _seqLensKValue?.Dispose();
+        _totalLengthValue?.Dispose();
+        _ids?.Dispose();
+        _hidden?.Dispose();
+        _output?.Dispose();
+        _seqLensK.Dispose();
+        _totalLength.Dispose();
+    }
+}
+
+/// <summary>A run would go past the KV cache's capacity (the context length).</summary>
+public sealed class ContextFullException(int capacity, int length, int positions)
+    : Exception($"context full: {length} positions in the cache + {positions} new > capacity {capacity}; start a new conversation or raise --context")
+{
+    public int Capacity { get; } = capacity;
+}

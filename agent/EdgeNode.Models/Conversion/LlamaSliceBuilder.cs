@@ -1,0 +1,227 @@
+using EdgeNode.Models.Onnx;
+
+namespace EdgeNode.Models.Conversion;
+
+/// <summary>
+/// Writes one <see cref="SliceSpec"/> of a Llama-family model as an ONNX graph for ONNX Runtime's CPU
+/// build and the EPs that carry its LLM contrib ops: GroupQueryAttention (rotary inside, KV cache in
+/// BNSH with past and present sharing one buffer), SimplifiedLayerNormalization /
+/// SkipSimplifiedLayerNormalization (RMSNorm with the residual add fused), and MatMulNBits for
+/// quantized weights. Q, K and V are one packed projection and w1/w3 one gate-up projection, so a
+/// decode step reads each weight once in as few kernels as possible. Weights go to external data.
+/// </summary>
+public sealed class LlamaSliceBuilder
+{
+    private const string MicrosoftDomain = "com.microsoft";
+
+    private readonly LlamaWeights _weights;
+    private readonly LlamaConfig _config;
+    private readonly WeightPrecision _precision;
+    private readonly BlockQuantizer? _quantizer;
+
+    public LlamaSliceBuilder(LlamaWeights weights, WeightPrecision precision, int blockSize = 32)
+    {
+        _weights = weights;
+        _config = weights.Config;
+        _precision = precision;
+        if (precision != WeightPrecision.Fp32)
+            _quantizer = new BlockQuantizer(precision.Bits(), blockSize);
+        if (_config.HeadSize % 2 != 0)
+            throw new ArgumentException($"head size {_config.HeadSize} is odd: rotary embedding needs pairs");
+    }
+
+    public int BlockSize => _quantizer?.BlockSize ?? 0;
+
+    /// <summary>Builds the slice into <paramref name="onnxPath"/> (+ ".data" beside it).</summary>
+    public void Build(SliceSpec spec, string onnxPath)
+    {
+        spec.Validate(_config);
+        using var writer = new OnnxModelWriter(onnxPath, Path.GetFileNameWithoutExtension(onnxPath));
+        writer.ImportOpset("", 21);
+        writer.ImportOpset(MicrosoftDomain, 1);
+        writer.SetMetadata("edgenode.architecture", "llama");
+        writer.SetMetadata("edgenode.slice", $"embed={spec.Embed};layers={spec.FirstLayer}:{spec.EndLayer};head={spec.Head}");
+        writer.SetMetadata("edgenode.precision", _precision.ToName());
+
+        var d = _config.Dim;
+        string hidden;
+        if (spec.Embed)
+        {
+            writer.AddInput(SliceTensorNames.InputIds, OnnxElementType.Int64, "batch", "sequence");
+            writer.AddInitializer("embed.weight", [_config.VocabSize, d], _weights.TokenEmbedding);
+            writer.AddNode("Gather", ["embed.weight", SliceTensorNames.InputIds], ["embed.out"], attributes: OnnxAttribute.Int("axis", 0));
+            hidden = "embed.out";
+        }
+        else
+        {
+            writer.AddInput(SliceTensorNames.HiddenIn, OnnxElementType.Float, "batch", "sequence", d);
+            hidden = SliceTensorNames.HiddenIn;
+        }
+
+        // The residual stream is carried as (residual, pending add) so that each add fuses into the
+        // next RMSNorm; pendingAdd is null when the stream is already summed.
+        var residual = hidden;
+        string? pendingAdd = null;
+        if (spec.HasLayers)
+        {
+            writer.AddInput(SliceTensorNames.SeqLensK, OnnxElementType.Int32, "batch");
+            writer.AddInput(SliceTensorNames.TotalSequenceLength, OnnxElementType.Int32);
+            AddRotaryCaches(writer);
+            for (var layer = spec.FirstLayer; layer < spec.EndLayer; layer++)
+                (residual, pendingAdd) = AddLayer(writer, layer, residual, pendingAdd);
+        }
+
+        if (spec.Head)
+        {
+            var normed = AddRmsNorm(writer, "final", residual, pendingAdd, _weights.RmsFinal, out _);
+            AddProjection(writer, "lm_head", normed, _weights.Classifier, _config.VocabSize, d, SliceTensorNames.Logits);
+            writer.AddOutput(SliceTensorNames.Logits, OnnxElementType.Float, "batch", "sequence", _config.VocabSize);
+        }
+        else
+        {
+            if (pendingAdd is not null)
+                writer.AddNode("Add", [residual, pendingAdd], [SliceTensorNames.HiddenOut]);
+            else
+                writer.AddNode("Identity", [residual], [SliceTensorNames.HiddenOut]);
+            writer.AddOutput(SliceTensorNames.HiddenOut, OnnxElementType.Float, "batch", "sequence", d);
+        }
+        writer.Save();
+    }
+
+    private (string Residual, string PendingAdd) AddLayer(OnnxModelWriter writer, int layer, string residual, string? pendingAdd)
+    {
+        var c = _config;
+        var w = _weights.Layers[layer];
+        var p = $"layers.{layer}";
+        var kvDim = c.KvDim;
+
+        var attnIn = AddRmsNorm(writer, $"{p}.attn_norm", residual, pendingAdd, w.RmsAtt, out var attnResidual);
+
+        var qkvWeight = Concat(w.Wq, w.Wk, w.Wv);
+        AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, c.Dim + 2 * kvDim, c.Dim, $"{p}.qkv.out");
+
+        var pastKey = SliceTensorNames.PastKey(layer);
+        var pastValue = SliceTensorNames.PastValue(layer);
+        var presentKey = SliceTensorNames.PresentKey(layer);
+        var presentValue = SliceTensorNames.PresentValue(layer);
+        writer.AddInput(pastKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
+        writer.AddInput(pastValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
+        writer.AddOutput(presentKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
+        writer.AddOutput(presentValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
+        writer.AddNode("GroupQueryAttention",
+            [$"{p}.qkv.out", "", "", pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
+            [$"{p}.attn.out", presentKey, presentValue],
+            MicrosoftDomain, $"{p}.attn",
+            OnnxAttribute.Int("num_heads", c.Heads),
+            OnnxAttribute.Int("kv_num_heads", c.KvHeads),
+            OnnxAttribute.Int("do_rotary", 1),
+            // llama2.c rotates consecutive pairs (i, i+1) within a head: the interleaved pattern.
+            OnnxAttribute.Int("rotary_interleaved", 1));
+        AddProjection(writer, $"{p}.wo", $"{p}.attn.out", w.Wo, c.Dim, c.Dim, $"{p}.wo.out");
+
+        var ffnIn = AddRmsNorm(writer, $"{p}.ffn_norm", attnResidual, $"{p}.wo.out", w.RmsFfn, out var ffnResidual);
+        var gateUp = Concat(w.W1, w.W3);
+        AddProjection(writer, $"{p}.gate_up", ffnIn, gateUp, 2 * c.HiddenDim, c.Dim, $"{p}.gate_up.out");
+        writer.AddNode("Split", [$"{p}.gate_up.out"], [$"{p}.gate", $"{p}.up"],
+            attributes: [OnnxAttribute.Int("axis", -1), OnnxAttribute.Int("num_outputs", 2)]);
+        writer.AddNode("Sigmoid", [$"{p}.gate"], [$"{p}.gate.sigmoid"]);
+        writer.AddNode("Mul", [$"{p}.gate", $"{p}.gate.sigmoid"], [$"{p}.gate.silu"]);
+        writer.AddNode("Mul", [$"{p}.gate.silu", $"{p}.up"], [$"{p}.swiglu"]);
+        AddProjection(writer, $"{p}.w2", $"{p}.swiglu", w.W2, c.Dim, c.HiddenDim, $"{p}.ffn.out");
+        return (ffnResidual, $"{p}.ffn.out");
+    }
+
+    /// <summary>
+    /// RMSNorm of residual (+ pendingAdd when there is one). Returns the normalized tensor and, through
+    /// <paramref name="summed"/>, the name of the summed residual stream.
+    /// </summary>
+    private string AddRmsNorm(OnnxModelWriter writer, string name, string residual, string? pendingAdd, float[] gamma, out string summed)
+    {
+        writer.AddInitializer($"{name}.weight", [gamma.Length], gamma);
+        var output = $"{name}.out";
+        if (pendingAdd is null)
+        {
+            writer.AddNode("SimplifiedLayerNormalization", [residual, $"{name}.weight"], [output], name: name,
+                attributes: [OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", _config.NormEps)]);
+            summed = residual;
+        }
+        else
+        {
+            summed = $"{name}.residual";
+            writer.AddNode("SkipSimplifiedLayerNormalization", [residual, pendingAdd, $"{name}.weight"], [output, "", "", summed],
+                MicrosoftDomain, name, OnnxAttribute.Float("epsilon", _config.NormEps));
+        }
+        return output;
+    }
+
+    /// <summary>y = x · Wᵀ for W stored [n][k] (llama2.c's [out][in]).</summary>
+    private void AddProjection(OnnxModelWriter writer, string name, string input, ReadOnlySpan<float> weight, int n, int k, string output)
+    {
+        if (_quantizer is null)
+        {
+            writer.AddInitializer($"{name}.weight", [k, n], Transpose(weight, n, k));
+            writer.AddNode("MatMul", [input, $"{name}.weight"], [output], name: name);
+            return;
+        }
+        var q = _quantizer.Quantize(weight, n, k);
+        writer.AddInitializer($"{name}.qweight", OnnxElementType.UInt8, [n, q.BlocksPerRow, _quantizer.BlobBytes], q.Packed);
+        writer.AddInitializer($"{name}.scales", [n, q.BlocksPerRow], q.Scales);
+        writer.AddNode("MatMulNBits", [input, $"{name}.qweight", $"{name}.scales"], [output], MicrosoftDomain, name,
+            OnnxAttribute.Int("K", k),
+            OnnxAttribute.Int("N", n),
+            OnnxAttribute.Int("bits", q.Bits),
+            OnnxAttribute.Int("block_size", q.BlockSize),
+            // int8 activations inside the kernel: the fast path on AVX-VNNI / ARM dotprod.
+            OnnxAttribute.Int("accuracy_level", 4));
+    }
+
+    /// <summary>
+    /// cos/sin tables [max_seq][head_size/2] computed in float32 exactly as the reference does
+    /// (freq = 1 / theta^(2j/head_size), angle = pos * freq), so fp32 results match bit for bit where possible.
+    /// </summary>
+    private void AddRotaryCaches(OnnxModelWriter writer)
+    {
+        var half = _config.HeadSize / 2;
+        var rows = _config.MaxSeqLen;
+        var cos = new float[rows * half];
+        var sin = new float[rows * half];
+        for (var pos = 0; pos < rows; pos++)
+        {
+            for (var j = 0; j < half; j++)
+            {
+                var freq = 1.0f / MathF.Pow(_config.RopeTheta, 2 * j / (float)_config.HeadSize);
+                var angle = pos * freq;
+                cos[pos * half + j] = MathF.Cos(angle);
+                sin[pos * half + j] = MathF.Sin(angle);
+            }
+        }
+        writer.AddInitializer("rope.cos", [rows, half], cos);
+        writer.AddInitializer("rope.sin", [rows, half], sin);
+    }
+
+    private static float[] Transpose(ReadOnlySpan<float> weight, int n, int k)
+    {
+        var result = new float[weight.Length];
+        for (var row = 0; row < n; row++)
+        {
+            var src = weight.Slice(row * k, k);
+            for (var col = 0; col < k; col++)
+                result[(long)col * n + row] = src[col];
+        }
+        return result;
+    }
+
+    private static float[] Concat(params float[][] parts)
+    {
+        var total = 0L;
+        foreach (var part in parts) total += part.Length;
+        var result = new float[total];
+        var offset = 0;
+        foreach (var part in parts)
+        {
+            part.CopyTo(result, offset);
+            offset += part.Length;
+        }
+        return result;
+    }
+}

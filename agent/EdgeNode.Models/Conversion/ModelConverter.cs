@@ -1,0 +1,112 @@
+using System.Security.Cryptography;
+using EdgeNode.Models.Tokenizers;
+
+namespace EdgeNode.Models.Conversion;
+
+/// <summary>Options of <see cref="ModelConverter"/>; every default is the one `edgenode models convert` uses.</summary>
+public sealed record ConversionOptions
+{
+    public WeightPrecision Precision { get; init; } = WeightPrecision.Fp32;
+
+    /// <summary>Quantization block size along K for int8/int4 (MatMulNBits block_size).</summary>
+    public int BlockSize { get; init; } = 32;
+
+    /// <summary>Layer ranges to write as separate slices; null means one slice with all layers.</summary>
+    public IReadOnlyList<(int First, int End)>? LayerRanges { get; init; }
+
+    /// <summary>Model name recorded in the manifest; defaults to the checkpoint's folder name.</summary>
+    public string? Name { get; init; }
+}
+
+/// <summary>
+/// Turns a llama2.c checkpoint into a folder of ONNX slices (embed, layer ranges, head), the tokenizer
+/// and a manifest with the sha256 of every file.
+/// </summary>
+public static class ModelConverter
+{
+    public static ModelManifest Convert(string checkpointPath, string tokenizerPath, string outFolder, ConversionOptions options, IProgress<string>? progress = null)
+    {
+        var weights = Llama2cCheckpoint.Read(checkpointPath);
+        // Load the tokenizer now so a mismatched vocabulary fails before minutes of conversion.
+        _ = Llama2cTokenizer.Load(tokenizerPath, weights.Config.VocabSize);
+        var name = options.Name ?? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))) ?? "model";
+        return Convert(weights, tokenizerPath, outFolder, options with { Name = name }, progress);
+    }
+
+    public static ModelManifest Convert(LlamaWeights weights, string tokenizerPath, string outFolder, ConversionOptions options, IProgress<string>? progress = null)
+    {
+        var config = weights.Config;
+        var ranges = options.LayerRanges ?? [(0, config.Layers)];
+        ValidateRanges(ranges, config.Layers);
+        Directory.CreateDirectory(outFolder);
+
+        var builder = new LlamaSliceBuilder(weights, options.Precision, options.BlockSize);
+        var specs = new List<SliceSpec> { SliceSpec.EmbedOnly };
+        specs.AddRange(ranges.Select(r => SliceSpec.Layers(r.First, r.End)));
+        specs.Add(SliceSpec.HeadOnly(config.Layers));
+
+        var slices = new List<ManifestSlice>();
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var spec = specs[i];
+            progress?.Report($"[{i + 1}/{specs.Count}] {spec.FileName}");
+            builder.Build(spec, Path.Combine(outFolder, spec.FileName));
+            slices.Add(new ManifestSlice { File = spec.FileName, Embed = spec.Embed, FirstLayer = spec.FirstLayer, EndLayer = spec.EndLayer, Head = spec.Head });
+        }
+
+        const string tokenizerName = "tokenizer.bin";
+        var tokenizerTarget = Path.Combine(outFolder, tokenizerName);
+        if (!string.Equals(Path.GetFullPath(tokenizerPath), Path.GetFullPath(tokenizerTarget), StringComparison.Ordinal))
+            File.Copy(tokenizerPath, tokenizerTarget, overwrite: true);
+
+        var manifest = new ModelManifest
+        {
+            Name = options.Name ?? "model",
+            Config = ModelManifest.FromLlamaConfig(config),
+            Precision = options.Precision.ToName(),
+            BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.BlockSize,
+            Tokenizer = tokenizerName,
+            Slices = slices,
+            Files = HashFiles(outFolder),
+        };
+        manifest.Save(outFolder);
+        return manifest;
+    }
+
+    /// <summary>Parses "a:b" or "a:b,b:c" into layer ranges.</summary>
+    public static IReadOnlyList<(int First, int End)> ParseLayerRanges(string text)
+    {
+        var ranges = new List<(int, int)>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var ends = part.Split(':');
+            if (ends.Length != 2 || !int.TryParse(ends[0], out var first) || !int.TryParse(ends[1], out var end))
+                throw new ArgumentException($"--layers '{part}' is not a range like 0:3");
+            ranges.Add((first, end));
+        }
+        return ranges;
+    }
+
+    private static void ValidateRanges(IReadOnlyList<(int First, int End)> ranges, int layers)
+    {
+        foreach (var (first, end) in ranges)
+        {
+            if (first < 0 || end > layers || first >= end)
+                throw new ArgumentException($"layer range {first}:{end} is not inside the model's {layers} layers (0:{layers})");
+        }
+    }
+
+    private static List<ManifestFile> HashFiles(string folder)
+    {
+        var files = new List<ManifestFile>();
+        foreach (var path in Directory.GetFiles(folder).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(path);
+            if (name == ModelManifest.FileName)
+                continue;
+            using var stream = File.OpenRead(path);
+            files.Add(new ManifestFile { Path = name, Bytes = stream.Length, Sha256 = System.Convert.ToHexStringLower(SHA256.HashData(stream)) });
+        }
+        return files;
+    }
+}

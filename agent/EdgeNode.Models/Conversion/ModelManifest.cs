@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EdgeNode.Models.Conversion;
+
+/// <summary>
+/// manifest.json of a converted model folder: what the model is, how it was cut into slices, and the
+/// sha256 of every file so a node can check a slice it fetched from a peer.
+/// </summary>
+public sealed class ModelManifest
+{
+    public const string FileName = "manifest.json";
+    public const string CurrentFormat = "edgenode-slices/1";
+
+    public string Format { get; set; } = CurrentFormat;
+    public string Architecture { get; set; } = "llama";
+    public required string Name { get; set; }
+    public required ManifestConfig Config { get; set; }
+    public required string Precision { get; set; }
+    public int BlockSize { get; set; }
+    public required string Tokenizer { get; set; }
+    public string? SourceSha256 { get; set; }
+    public required List<ManifestSlice> Slices { get; set; }
+    public required List<ManifestFile> Files { get; set; }
+
+    public WeightPrecision WeightPrecision => WeightPrecisionNames.Parse(Precision);
+
+    public static ModelManifest Load(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+            throw new ModelFormatException($"{folder}: no {FileName}; convert a checkpoint first with `edgenode models convert <checkpoint> --out {folder}`");
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(File.ReadAllText(path), ManifestJsonContext.Default.ModelManifest);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"{path}: not a valid manifest ({e.Message}); convert the model again");
+        }
+        if (manifest is null || manifest.Format != CurrentFormat)
+            throw new ModelFormatException($"{path}: format '{manifest?.Format}' is not {CurrentFormat}; convert the model again with this version");
+        return manifest;
+    }
+
+    public void Save(string folder) =>
+        File.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(this, ManifestJsonContext.Default.ModelManifest));
+
+    public LlamaConfig ToLlamaConfig() => new(Config.Dim, Config.HiddenDim, Config.Layers, Config.Heads, Config.KvHeads, Config.VocabSize, Config.MaxSeqLen)
+    {
+        RopeTheta = Config.RopeTheta,
+        NormEps = Config.NormEps,
+    };
+
+    public static ManifestConfig FromLlamaConfig(LlamaConfig c) => new()
+    {
+        Dim = c.Dim, HiddenDim = c.HiddenDim, Layers = c.Layers, Heads = c.Heads, KvHeads = c.KvHeads,
+        VocabSize = c.VocabSize, MaxSeqLen = c.MaxSeqLen, RopeTheta = c.RopeTheta, NormEps = c.NormEps,
+    };
+
+    /// <summary>The slice that covers exactly this part of the model, or null.</summary>
+    public ManifestSlice? Find(bool embed, int first, int end, bool head) =>
+        Slices.Find(s => s.Embed == embed && s.FirstLayer == first && s.EndLayer == end && s.Head == head);
+}
+
+public sealed class ManifestConfig
+{
+    public int Dim { get; set; }
+    public int HiddenDim { get; set; }
+    public int Layers { get; set; }
+    public int Heads { get; set; }
+    public int KvHeads { get; set; }
+    public int VocabSize { get; set; }
+    public int MaxSeqLen { get; set; }
+    public float RopeTheta { get; set; }
+    public float NormEps { get; set; }
+}
+
+public sealed class ManifestSlice
+{
+    public required string File { get; set; }
+    public bool Embed { get; set; }
+    public int FirstLayer { get; set; }
+    public int EndLayer { get; set; }
+    public bool Head { get; set; }
+
+    public SliceSpec ToSpec() => new(Embed, FirstLayer, EndLayer, Head);
+}
+
+public sealed class ManifestFile
+{
+    public required string Path { get; set; }
+    public long Bytes { get; set; }
+    public required string Sha256 { get; set; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(ModelManifest))]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;
