@@ -1,10 +1,102 @@
+using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Commands;
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models;
+using EdgeNode.OnnxRuntime;
+
 namespace EdgeNode.Agent;
 
+/// <summary>
+/// The `edgenode` verbs. Errors a user can fix print one line naming the problem and the fix, and exit
+/// non-zero; a stack trace only with --debug or EDGENODE_DEBUG=1.
+/// </summary>
 internal static class CommandLine
 {
+    private const string Usage = """
+        usage: edgenode <command> [options]
+
+          generate       run a model on this device and stream its text
+          models         convert | list | pull | synth | export-gguf
+          devices        ONNX Runtime version, the execution providers that run, CPU and memory
+          bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
+
+        'edgenode <command> --help' describes a command.
+        """;
+
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("edgenode: no command yet");
-        return args.Length == 0 ? 2 : 2;
+        var debug = args.Contains("--debug") || Environment.GetEnvironmentVariable("EDGENODE_DEBUG") == "1";
+        args = [.. args.Where(a => a != "--debug")];
+        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        {
+            Console.Out.Write(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        if (args[0] is "--version")
+        {
+            Console.Out.WriteLine($"edgenode {typeof(CommandLine).Assembly.GetName().Version}");
+            return 0;
+        }
+        try
+        {
+            return Dispatch(args[0], args[1..]);
+        }
+        catch (UsageException e)
+        {
+            return Fail(e, 2, debug);
+        }
+        catch (Exception e) when (e is ModelFormatException or OrtLibraryNotFoundException or OrtException
+                                      or ArgumentException or FileNotFoundException or DirectoryNotFoundException
+                                      or ContextFullException or InsufficientMemoryException or IOException
+                                      or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return Fail(e, 1, debug);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"edgenode: internal error: {e.GetType().Name}: {e.Message}");
+            if (debug)
+                Console.Error.WriteLine(e);
+            else
+                Console.Error.WriteLine("edgenode: run again with --debug for the stack trace");
+            return 70;
+        }
+    }
+
+    private static int Dispatch(string command, string[] rest)
+    {
+        if (rest.Contains("--help") || rest.Contains("-h"))
+        {
+            Console.Out.Write(HelpFor(command, rest));
+            return 0;
+        }
+        return command switch
+        {
+            "generate" => GenerateCommand.Run(new ArgumentReader("generate", rest)),
+            "models" => ModelsCommand.Run(rest),
+            "devices" => DevicesCommand.Run(new ArgumentReader("devices", rest)),
+            "bench" => BenchCommand.Run(new ArgumentReader("bench", rest)),
+            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench (see 'edgenode --help')"),
+        };
+    }
+
+    private static string HelpFor(string command, string[] rest) => command switch
+    {
+        "generate" => GenerateCommand.Help,
+        "models" => ModelsCommand.HelpFor(rest.FirstOrDefault(a => !a.StartsWith('-'))),
+        "devices" => DevicesCommand.Help,
+        "bench" => BenchCommand.Help,
+        _ => Usage,
+    };
+
+    private static int Fail(Exception e, int code, bool debug)
+    {
+        var message = e is ArgumentException { ParamName: not null } arg
+            ? arg.Message.Replace($" (Parameter '{arg.ParamName}')", "", StringComparison.Ordinal)
+            : e.Message;
+        Console.Error.WriteLine($"edgenode: error: {message}");
+        if (debug)
+            Console.Error.WriteLine(e);
+        return code;
     }
 }

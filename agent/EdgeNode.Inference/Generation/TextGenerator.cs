@@ -31,7 +31,7 @@ public sealed class TextGenerator
 
         var sampler = new TokenSampler(options.Sampling);
         using var state = _model.CreateState(capacity);
-        var text = new TokenTextStream(_model.Tokenizer);
+        var text = new TokenTextStream(_model.Tokenizer, promptTokens[^1]);
         var generated = new List<int>(Math.Min(options.MaxTokens, capacity));
         var history = new List<int>(promptTokens);
         var output = new System.Text.StringBuilder();

@@ -1,4 +1,5 @@
 using EdgeNode.Models;
+using EdgeNode.Models.Conversion;
 using EdgeNode.OnnxRuntime;
 
 namespace EdgeNode.Inference.Sessions;
@@ -26,8 +27,9 @@ public sealed class KvCache : IDisposable
         EndLayer = endLayer;
         Capacity = capacity;
         var layers = endLayer - firstLayer;
-        long[] shape = [1, config.KvHeads, capacity, config.HeadSize];
-        var elements = (long)config.KvHeads * capacity * config.HeadSize;
+        var headSize = AttentionLayout.CacheHeadSize(config);
+        long[] shape = [1, config.KvHeads, capacity, headSize];
+        var elements = (long)config.KvHeads * capacity * headSize;
         _keys = new NativeBuffer<float>[layers];
         _values = new NativeBuffer<float>[layers];
         _keyValues = new OrtValue[layers];

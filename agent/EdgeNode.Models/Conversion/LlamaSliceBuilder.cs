@@ -93,21 +93,31 @@ public sealed class LlamaSliceBuilder
         var c = _config;
         var w = _weights.Layers[layer];
         var p = $"layers.{layer}";
-        var kvDim = c.KvDim;
 
         var attnIn = AddRmsNorm(writer, $"{p}.attn_norm", residual, pendingAdd, w.RmsAtt, out var attnResidual);
 
-        var qkvWeight = Concat(w.Wq, w.Wk, w.Wv);
-        AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, c.Dim + 2 * kvDim, c.Dim, $"{p}.qkv.out");
+        var headSize = AttentionLayout.CacheHeadSize(c);
+        float[] wq = w.Wq, wk = w.Wk, wv = w.Wv, wo = w.Wo;
+        if (AttentionLayout.IsPadded(c))
+        {
+            wq = AttentionLayout.PadHeadRows(wq, c.Heads, c.HeadSize, headSize, c.Dim);
+            wk = AttentionLayout.PadHeadRows(wk, c.KvHeads, c.HeadSize, headSize, c.Dim);
+            wv = AttentionLayout.PadHeadRows(wv, c.KvHeads, c.HeadSize, headSize, c.Dim);
+            wo = AttentionLayout.PadHeadColumns(wo, c.Dim, c.Heads, c.HeadSize, headSize);
+        }
+        var qWidth = c.Heads * headSize;
+        var kvWidth = c.KvHeads * headSize;
+        var qkvWeight = Concat(wq, wk, wv);
+        AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qWidth + 2 * kvWidth, c.Dim, $"{p}.qkv.out");
 
         var pastKey = SliceTensorNames.PastKey(layer);
         var pastValue = SliceTensorNames.PastValue(layer);
         var presentKey = SliceTensorNames.PresentKey(layer);
         var presentValue = SliceTensorNames.PresentValue(layer);
-        writer.AddInput(pastKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
-        writer.AddInput(pastValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
-        writer.AddOutput(presentKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
-        writer.AddOutput(presentValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", c.HeadSize);
+        writer.AddInput(pastKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddInput(pastValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddOutput(presentKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddOutput(presentValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
         writer.AddNode("GroupQueryAttention",
             [$"{p}.qkv.out", "", "", pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
             [$"{p}.attn.out", presentKey, presentValue],
@@ -115,9 +125,11 @@ public sealed class LlamaSliceBuilder
             OnnxAttribute.Int("num_heads", c.Heads),
             OnnxAttribute.Int("kv_num_heads", c.KvHeads),
             OnnxAttribute.Int("do_rotary", 1),
+            // The real head size sets the softmax scale, also when heads are padded.
+            OnnxAttribute.Float("scale", 1f / MathF.Sqrt(c.HeadSize)),
             // llama2.c rotates consecutive pairs (i, i+1) within a head: the interleaved pattern.
             OnnxAttribute.Int("rotary_interleaved", 1));
-        AddProjection(writer, $"{p}.wo", $"{p}.attn.out", w.Wo, c.Dim, c.Dim, $"{p}.wo.out");
+        AddProjection(writer, $"{p}.wo", $"{p}.attn.out", wo, c.Dim, qWidth, $"{p}.wo.out");
 
         var ffnIn = AddRmsNorm(writer, $"{p}.ffn_norm", attnResidual, $"{p}.wo.out", w.RmsFfn, out var ffnResidual);
         var gateUp = Concat(w.W1, w.W3);
@@ -178,10 +190,12 @@ public sealed class LlamaSliceBuilder
     /// <summary>
     /// cos/sin tables [max_seq][head_size/2] computed in float32 exactly as the reference does
     /// (freq = 1 / theta^(2j/head_size), angle = pos * freq), so fp32 results match bit for bit where possible.
+    /// Pairs that only exist because of head padding get cos 1, sin 0: they hold zeros and stay zeros.
     /// </summary>
     private void AddRotaryCaches(OnnxModelWriter writer)
     {
-        var half = _config.HeadSize / 2;
+        var half = AttentionLayout.CacheHeadSize(_config) / 2;
+        var realPairs = _config.HeadSize / 2;
         var rows = _config.MaxSeqLen;
         var cos = new float[rows * half];
         var sin = new float[rows * half];
@@ -189,6 +203,11 @@ public sealed class LlamaSliceBuilder
         {
             for (var j = 0; j < half; j++)
             {
+                if (j >= realPairs)
+                {
+                    cos[pos * half + j] = 1f;
+                    continue;
+                }
                 var freq = 1.0f / MathF.Pow(_config.RopeTheta, 2 * j / (float)_config.HeadSize);
                 var angle = pos * freq;
                 cos[pos * half + j] = MathF.Cos(angle);

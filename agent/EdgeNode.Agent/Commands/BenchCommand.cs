@@ -1,0 +1,335 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EdgeNode.Agent.Bench;
+using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Peers;
+using EdgeNode.Inference.Runtime;
+using EdgeNode.Inference.Sampling;
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models;
+using EdgeNode.Models.Conversion;
+using EdgeNode.Models.Gguf;
+using EdgeNode.Models.Tokenizers;
+
+namespace EdgeNode.Agent.Commands;
+
+/// <summary>
+/// `edgenode bench`: prefill and decode speed, time to first token, memory, bytes of weights read per
+/// token, this machine's read bandwidth and the decode bound it sets, and node-llama-cpp on the same
+/// weights in the same command, for the ratio.
+/// </summary>
+public static class BenchCommand
+{
+    public const string Help = """
+        usage: edgenode bench --model M [options]
+
+          --model M          llama2.c checkpoint (or its folder), or a converted folder (then --gguf for the peer)
+          --tokenizer F      tokenizer, when not beside the checkpoint
+          --precision P      fp32 | int8 | int4 (default fp32); the peer runs F32 / Q8_0 / Q4_0 of the same weights
+          --threads N        threads for both engines (default: all cores)
+          --prompt-tokens N  prompt length for the prefill measurement (default 64)
+          --tokens N         tokens to decode (default 128)
+          --gguf F           GGUF file for the peer (default: exported from the checkpoint)
+          --no-peer          skip node-llama-cpp
+          --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
+          --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
+        """;
+
+    public static int Run(ArgumentReader args)
+    {
+        var model = args.Required("model", "<checkpoint|dir>");
+        var tokenizerArg = args.String("tokenizer");
+        var precision = GenerateCommand.ParsePrecision(args.String("precision") ?? "fp32");
+        var threads = args.Int("threads", Environment.ProcessorCount, 1, 1024);
+        var promptLength = args.Int("prompt-tokens", 64, 1, 8192);
+        var decodeTokens = args.Int("tokens", 128, 2, 8192);
+        var ggufArg = args.String("gguf");
+        var noPeer = args.Flag("no-peer");
+        var label = args.String("label");
+        var jsonOut = args.String("json-out");
+        var ortLibrary = args.String("ort-library");
+        args.RejectUnknown();
+
+        var log = Console.Error;
+        var folder = ModelResolver.Resolve(model, tokenizerArg, precision, 32, log);
+        var manifest = ModelManifest.Load(folder);
+        var config = manifest.ToLlamaConfig();
+        var name = label ?? manifest.Name;
+
+        log.WriteLine($"edgenode bench: {name} {precision.ToName()}, {threads} threads");
+        log.WriteLine("edgenode bench: [1/5] measuring memory bandwidth");
+        var bandwidth = MemoryBandwidthProbe.Measure(threads);
+
+        log.WriteLine("edgenode bench: [2/5] process start to first token");
+        var startup = MeasureStartToFirstToken(folder, threads, ortLibrary);
+
+        log.WriteLine("edgenode bench: [3/5] prefill and decode in process");
+        var options = new InferenceOptions { Threads = threads, OrtLibraryPath = ortLibrary };
+        using var runtime = new InferenceRuntime(options);
+        using var local = LocalModel.Load(runtime, folder);
+        var prompt = BenchPrompt(local.Tokenizer, promptLength, config.VocabSize);
+        if (prompt.Length + decodeTokens > config.MaxSeqLen)
+            throw new ArgumentException($"--prompt-tokens {prompt.Length} + --tokens {decodeTokens} exceed the model's context of {config.MaxSeqLen}");
+        var ours = MeasureEngine(local, prompt, decodeTokens);
+        var peakRss = ProcessMemory.PeakResidentBytes;
+
+        var weightBytes = WeightBytesPerToken(folder, manifest);
+        var bound = bandwidth / weightBytes;
+
+        PeerResult? peer = null;
+        if (!noPeer)
+        {
+            log.WriteLine("edgenode bench: [4/5] node-llama-cpp on the same weights");
+            var gguf = ggufArg ?? ExportGguf(model, tokenizerArg, precision, log);
+            var run = LlamaCppPeer.Run(gguf, prompt, decodeTokens, threads, TimeSpan.FromMinutes(20));
+            var agree = 0;
+            while (agree < Math.Min(run.Tokens.Length, ours.Tokens.Length) && run.Tokens[agree] == ours.Tokens[agree])
+                agree++;
+            peer = new PeerResult
+            {
+                Gguf = gguf,
+                PrefillTokS = run.PrefillTokS,
+                DecodeTokS = run.DecodeTokS,
+                TtftMs = run.TtftMs,
+                AgreeingTokens = agree,
+                ComparedTokens = Math.Min(run.Tokens.Length, ours.Tokens.Length),
+                TopTwoGapAtDivergence = agree < ours.TopTwoGaps.Length && agree < run.Tokens.Length ? ours.TopTwoGaps[agree] : null,
+                LlamaCpp = run.LlamaCpp,
+            };
+        }
+
+        log.WriteLine("edgenode bench: [5/5] report");
+        var report = new BenchReport
+        {
+            Model = name,
+            Folder = folder,
+            Precision = precision.ToName(),
+            Threads = threads,
+            Dim = config.Dim,
+            Layers = config.Layers,
+            Vocab = config.VocabSize,
+            PromptTokens = prompt.Length,
+            DecodeTokens = ours.Tokens.Length,
+            PrefillTokS = ours.PrefillTokS,
+            DecodeTokS = ours.DecodeTokS,
+            TtftMs = ours.TtftMs,
+            StartToFirstTokenMs = startup.WallMs,
+            ChildPeakRssMb = startup.PeakRssMb,
+            ChildIdleRssMb = startup.RssMb,
+            BenchPeakRssMb = peakRss / 1048576.0,
+            WeightBytesPerToken = weightBytes,
+            MemoryBandwidthGbS = bandwidth / 1e9,
+            DecodeBoundTokS = bound,
+            FractionOfBound = ours.DecodeTokS / bound,
+            Peer = peer,
+            DecodeRatioVsPeer = peer is { DecodeTokS: > 0 } ? ours.DecodeTokS / peer.DecodeTokS : null,
+            PrefillRatioVsPeer = peer is { PrefillTokS: > 0 } ? ours.PrefillTokS / peer.PrefillTokS : null,
+        };
+        jsonOut ??= $"bench-{Sanitize(manifest.Name)}-{precision.ToName()}.json";
+        File.WriteAllText(jsonOut, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport));
+        PrintTable(report);
+        Console.Out.WriteLine($"json: {jsonOut}");
+        return 0;
+    }
+
+    private static void PrintTable(BenchReport r)
+    {
+        var o = Console.Out;
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine();
+        o.WriteLine($"| model | precision | threads | prefill tok/s | decode tok/s | TTFT ms | start→first token ms | peak RSS MB | weights/token MB | bound tok/s | % of bound | llama.cpp decode tok/s | ratio | greedy agreement |");
+        o.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var peerDecode = r.Peer is null ? "—" : r.Peer.DecodeTokS.ToString("F1", inv);
+        var ratio = r.DecodeRatioVsPeer is { } x ? x.ToString("F2", inv) + "×" : "—";
+        var agreement = r.Peer is null ? "—" : $"{r.Peer.AgreeingTokens}/{r.Peer.ComparedTokens}";
+        o.WriteLine(string.Create(inv,
+            $"| {r.Model} | {r.Precision} | {r.Threads} | {r.PrefillTokS:F1} | {r.DecodeTokS:F1} | {r.TtftMs:F1} | {r.StartToFirstTokenMs:F0} | {r.ChildPeakRssMb:F1} | {r.WeightBytesPerToken / 1048576.0:F2} | {r.DecodeBoundTokS:F1} | {r.FractionOfBound * 100:F0}% | {peerDecode} | {ratio} | {agreement} |"));
+        o.WriteLine(string.Create(inv, $"memory read bandwidth {r.MemoryBandwidthGbS:F1} GB/s ({r.Threads} threads); idle RSS with the model loaded {r.ChildIdleRssMb:F1} MB"));
+    }
+
+    private sealed record EngineResult(double PrefillTokS, double DecodeTokS, double TtftMs, int[] Tokens, float[] TopTwoGaps);
+
+    /// <summary>Prefill the prompt in one run (best of 3 fresh conversations), then decode greedily, ignoring end-of-text.</summary>
+    private static EngineResult MeasureEngine(LocalModel local, int[] prompt, int decodeTokens)
+    {
+        var logits = new float[local.Config.VocabSize];
+        // Warm-up: first runs allocate ONNX Runtime's arenas and prepacked weights.
+        using (var warm = local.CreateState(prompt.Length + 4))
+        {
+            local.Forward(prompt, warm);
+            local.Forward([prompt[^1]], warm);
+        }
+        var bestPrefill = double.MaxValue;
+        for (var i = 0; i < 3; i++)
+        {
+            using var s = local.CreateState(prompt.Length);
+            var clock = Stopwatch.StartNew();
+            local.Forward(prompt, s).CopyTo(logits);
+            TokenSampler.ArgMax(logits);
+            bestPrefill = Math.Min(bestPrefill, clock.Elapsed.TotalSeconds);
+        }
+
+        using var state = local.CreateState(prompt.Length + decodeTokens);
+        var tokens = new int[decodeTokens];
+        var gaps = new float[decodeTokens];
+        var total = Stopwatch.StartNew();
+        local.Forward(prompt, state).CopyTo(logits);
+        tokens[0] = TokenSampler.ArgMax(logits);
+        gaps[0] = TopTwoGap(logits);
+        var ttft = total.Elapsed.TotalMilliseconds;
+        var decode = Stopwatch.StartNew();
+        var step = new int[1];
+        for (var i = 1; i < decodeTokens; i++)
+        {
+            step[0] = tokens[i - 1];
+            local.Forward(step, state).CopyTo(logits);
+            tokens[i] = TokenSampler.ArgMax(logits);
+            gaps[i] = TopTwoGap(logits);
+        }
+        var decodeSeconds = decode.Elapsed.TotalSeconds;
+        return new EngineResult(prompt.Length / bestPrefill, (decodeTokens - 1) / decodeSeconds, ttft, tokens, gaps);
+    }
+
+    private static float TopTwoGap(ReadOnlySpan<float> logits)
+    {
+        float first = float.NegativeInfinity, second = float.NegativeInfinity;
+        foreach (var v in logits)
+        {
+            if (v > first) { second = first; first = v; }
+            else if (v > second) second = v;
+        }
+        return first - second;
+    }
+
+    /// <summary>BOS + a fixed English text, repeated to the wanted length.</summary>
+    private static int[] BenchPrompt(Llama2cTokenizer tokenizer, int length, int vocab)
+    {
+        var text = tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends and her dog. ", addBos: false);
+        var prompt = new int[length];
+        prompt[0] = Llama2cTokenizer.Bos;
+        for (var i = 1; i < length; i++)
+            prompt[i] = text[(i - 1) % text.Length] % vocab;
+        return prompt;
+    }
+
+    /// <summary>Bytes of weights a decode step reads: every layer slice and the head (the embedding is a one-row gather).</summary>
+    private static long WeightBytesPerToken(string folder, ModelManifest manifest)
+    {
+        long bytes = 0;
+        foreach (var slice in manifest.Slices.Where(s => !s.Embed))
+        {
+            foreach (var file in manifest.Files.Where(f => f.Path == slice.File || f.Path == slice.File + ".data"))
+                bytes += file.Bytes;
+        }
+        return bytes;
+    }
+
+    private sealed record StartupResult(double WallMs, double PeakRssMb, double RssMb);
+
+    /// <summary>Runs this binary's `generate --max-tokens 1` as a new process: median wall time of 3, and its memory.</summary>
+    private static StartupResult MeasureStartToFirstToken(string folder, int threads, string? ortLibrary)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this binary's path");
+        var times = new List<double>();
+        double peak = 0, rss = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "generate", "--model", folder, "--prompt", "Once upon a time", "--max-tokens", "1", "--temperature", "0", "--threads", threads.ToString(CultureInfo.InvariantCulture), "--json" })
+                psi.ArgumentList.Add(a);
+            if (ortLibrary is not null)
+            {
+                psi.ArgumentList.Add("--ort-library");
+                psi.ArgumentList.Add(ortLibrary);
+            }
+            var clock = Stopwatch.StartNew();
+            using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start edgenode generate");
+            var stdout = p.StandardOutput.ReadToEnd();
+            var stderr = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException($"edgenode generate failed during the startup measurement: {stderr.Trim()}");
+            var report = JsonSerializer.Deserialize(stdout, AgentJsonContext.Default.GenerateReport);
+            peak = Math.Max(peak, report?.PeakRssMb ?? 0);
+            rss = Math.Max(rss, report?.RssMb ?? 0);
+        }
+        times.Sort();
+        return new StartupResult(times[1], peak, rss);
+    }
+
+    private static string ExportGguf(string model, string? tokenizer, WeightPrecision precision, TextWriter log)
+    {
+        var checkpoint = Directory.Exists(model)
+            ? Directory.GetFiles(model, "*.bin").FirstOrDefault(f => Path.GetFileName(f) is not ("tokenizer.bin" or "tok512.bin"))
+            : model;
+        if (checkpoint is null || !File.Exists(checkpoint))
+            throw new FileNotFoundException($"no llama2.c checkpoint in {model} to export for node-llama-cpp; pass --gguf F or --no-peer");
+        var type = precision switch
+        {
+            WeightPrecision.Int8 => GgufTensorType.Q8_0,
+            WeightPrecision.Int4 => GgufTensorType.Q4_0,
+            _ => GgufTensorType.F32,
+        };
+        var info = new FileInfo(checkpoint);
+        var dir = Path.Combine(AgentPaths.Home, "gguf");
+        Directory.CreateDirectory(dir);
+        var target = Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(checkpoint)}-{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}-{type.ToString().ToLowerInvariant()}.gguf");
+        if (File.Exists(target))
+            return target;
+        log.WriteLine($"edgenode bench: exporting {checkpoint} as GGUF {type} for node-llama-cpp");
+        var weights = Llama2cCheckpoint.Read(checkpoint);
+        var tokPath = tokenizer ?? new[] { "tokenizer.bin", "tok512.bin" }.Select(n => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, n)).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"no tokenizer beside {checkpoint}; pass --tokenizer F");
+        GgufExporter.Export(weights, Llama2cTokenizer.Load(tokPath, weights.Config.VocabSize), target + ".partial", type);
+        File.Move(target + ".partial", target, overwrite: true);
+        return target;
+    }
+
+    private static string Sanitize(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_'));
+}
+
+public sealed class BenchReport
+{
+    public required string Model { get; init; }
+    public required string Folder { get; init; }
+    public required string Precision { get; init; }
+    public int Threads { get; init; }
+    public int Dim { get; init; }
+    public int Layers { get; init; }
+    public int Vocab { get; init; }
+    public int PromptTokens { get; init; }
+    public int DecodeTokens { get; init; }
+    public double PrefillTokS { get; init; }
+    public double DecodeTokS { get; init; }
+    public double TtftMs { get; init; }
+    public double StartToFirstTokenMs { get; init; }
+    public double ChildPeakRssMb { get; init; }
+    public double ChildIdleRssMb { get; init; }
+    public double BenchPeakRssMb { get; init; }
+    public long WeightBytesPerToken { get; init; }
+    public double MemoryBandwidthGbS { get; init; }
+    public double DecodeBoundTokS { get; init; }
+    public double FractionOfBound { get; init; }
+    public PeerResult? Peer { get; init; }
+    public double? DecodeRatioVsPeer { get; init; }
+    public double? PrefillRatioVsPeer { get; init; }
+}
+
+public sealed class PeerResult
+{
+    public required string Gguf { get; init; }
+    public double PrefillTokS { get; init; }
+    public double DecodeTokS { get; init; }
+    public double TtftMs { get; init; }
+    public int AgreeingTokens { get; init; }
+    public int ComparedTokens { get; init; }
+    public float? TopTwoGapAtDivergence { get; init; }
+    public string? LlamaCpp { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(BenchReport))]
+internal sealed partial class BenchJsonContext : JsonSerializerContext;

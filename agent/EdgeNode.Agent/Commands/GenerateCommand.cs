@@ -1,0 +1,118 @@
+using System.Text.Json;
+using EdgeNode.Agent.Cli;
+using EdgeNode.Inference.Generation;
+using EdgeNode.Inference.Runtime;
+using EdgeNode.Inference.Sampling;
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models.Conversion;
+
+namespace EdgeNode.Agent.Commands;
+
+/// <summary>`edgenode generate`: run a model on this device (local solo) and stream its text.</summary>
+public static class GenerateCommand
+{
+    public const string Help = """
+        usage: edgenode generate --model <dir|checkpoint|name> --prompt TEXT [options]
+
+          --model M          converted folder (manifest.json), llama2.c checkpoint (.bin or its folder), or a pulled model name
+          --tokenizer F      llama2.c tokenizer (default: tokenizer.bin / tok512.bin beside the checkpoint)
+          --prompt TEXT      the prompt (may be empty)
+          --max-tokens N     most tokens to generate (default 256)
+          --temperature T    0 = greedy (default 0.8)
+          --top-k K          keep the K likeliest tokens, 0 = off (default 40)
+          --top-p P          nucleus sampling mass (default 0.95)
+          --repeat-penalty R repetition penalty, 1 = off (default 1.0)
+          --seed S           random seed (default: from the clock; printed with --json)
+          --stop TEXT        stop when TEXT appears
+          --context N        positions the conversation may hold (default: the model's)
+          --precision P      fp32 | int8 | int4 when converting a checkpoint (default fp32)
+          --block-size B     quantization block for int8/int4 (default 32)
+          --threads N        intra-op threads (default: all cores)
+          --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
+          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
+          --json             print one JSON object instead of streaming text
+        """;
+
+    public static int Run(ArgumentReader args)
+    {
+        var model = args.Required("model", "<dir|checkpoint|name>");
+        var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
+        var tokenizer = args.String("tokenizer");
+        var precisionText = args.String("precision");
+        WeightPrecision? precision = precisionText is null ? null : ParsePrecision(precisionText);
+        var blockSize = args.Int("block-size", 32, 16, 256);
+        var sampling = new SamplingOptions
+        {
+            Temperature = args.Float("temperature", 0.8f),
+            TopK = args.Int("top-k", 40, 0),
+            TopP = args.Float("top-p", 0.95f),
+            RepetitionPenalty = args.Float("repeat-penalty", 1.0f),
+            Seed = args.ULong("seed"),
+        };
+        var stop = args.String("stop");
+        var options = new GenerationOptions
+        {
+            MaxTokens = args.Int("max-tokens", 256, 0),
+            Sampling = sampling,
+            StopTexts = stop is null ? [] : [stop],
+            ContextLength = args.Int("context", 0, 0),
+        };
+        var json = args.Flag("json");
+        var inference = InferenceArguments.Read(args);
+        args.RejectUnknown();
+        sampling.Validate();
+
+        var folder = ModelResolver.Resolve(model, tokenizer, precision, blockSize, Console.Error);
+        using var runtime = new InferenceRuntime(inference);
+        foreach (var fallback in runtime.ProviderFallbacks)
+            Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
+        using var local = LocalModel.Load(runtime, folder, tokenizer);
+        var generator = new TextGenerator(local);
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        var stdout = Console.Out;
+        var result = generator.Generate(prompt, options, json ? null : piece => { stdout.Write(piece); stdout.Flush(); }, cancel.Token);
+
+        if (json)
+        {
+            var report = new GenerateReport
+            {
+                Model = folder,
+                Precision = local.Manifest.Precision,
+                PromptTokens = result.PromptTokens,
+                Tokens = result.Tokens,
+                Text = result.Text,
+                StopReason = result.StopReason.ToString(),
+                PrefillTokS = Math.Round(result.PrefillTokensPerSecond, 1),
+                DecodeTokS = Math.Round(result.DecodeTokensPerSecond, 1),
+                TtftMs = Math.Round(result.Prefill.TotalMilliseconds, 2),
+                Ep = string.Join(',', runtime.ActiveProviders),
+                Threads = inference.Threads,
+                Seed = result.Seed,
+                PeakRssMb = Math.Round(Bench.ProcessMemory.PeakResidentBytes / 1048576.0, 1),
+                RssMb = Math.Round(Bench.ProcessMemory.ResidentBytes / 1048576.0, 1),
+            };
+            stdout.WriteLine(JsonSerializer.Serialize(report, AgentJsonContext.Default.GenerateReport));
+        }
+        else
+        {
+            stdout.WriteLine();
+            if (!Console.IsErrorRedirected)
+                Console.Error.WriteLine($"[{result.PromptTokens.Length} prompt tokens, {result.PrefillTokensPerSecond:F0} tok/s prefill; {result.Tokens.Length} generated, {result.DecodeTokensPerSecond:F1} tok/s decode; {result.StopReason}]");
+        }
+        return 0;
+    }
+
+    internal static WeightPrecision ParsePrecision(string text)
+    {
+        try
+        {
+            return WeightPrecisionNames.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--precision: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using EdgeNode.Agent.Cli;
+using EdgeNode.Models;
+using EdgeNode.Models.Conversion;
+using EdgeNode.Models.Gguf;
+using EdgeNode.Models.Hub;
+using EdgeNode.Models.Synthetic;
+using EdgeNode.Models.Tokenizers;
+
+namespace EdgeNode.Agent.Commands;
+
+/// <summary>`edgenode models ...`: convert, list, pull, synth, export-gguf.</summary>
+public static class ModelsCommand
+{
+    private const string Usage = """
+        usage: edgenode models <convert|list|pull|synth|export-gguf> [options]
+
+          convert <checkpoint> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--layers a:b[,b:c]]
+          list
+          pull NAME [--dir DIR]                 (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
+          synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
+          export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
+        """;
+
+    public static string HelpFor(string? verb) => Usage;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0)
+            throw new UsageException("edgenode models needs a verb: convert, list, pull, synth or export-gguf");
+        var rest = args[1..];
+        return args[0] switch
+        {
+            "convert" => Convert(new ArgumentReader("models convert", rest)),
+            "list" => List(new ArgumentReader("models list", rest)),
+            "pull" => Pull(new ArgumentReader("models pull", rest)),
+            "synth" => Synth(new ArgumentReader("models synth", rest)),
+            "export-gguf" => ExportGguf(new ArgumentReader("models export-gguf", rest)),
+            _ => throw new UsageException($"unknown verb 'models {args[0]}'; use convert, list, pull, synth or export-gguf"),
+        };
+    }
+
+    private static int Convert(ArgumentReader args)
+    {
+        var outDir = args.Required("out", "DIR");
+        var tokenizer = args.String("tokenizer");
+        var precision = GenerateCommand.ParsePrecision(args.String("precision") ?? "fp32");
+        var blockSize = args.Int("block-size", 32, 16, 256);
+        var layersText = args.String("layers");
+        args.RejectUnknown(maxPositionals: 1);
+        var checkpoint = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models convert needs the checkpoint: edgenode models convert <checkpoint> --out DIR");
+        if (!File.Exists(checkpoint))
+            throw new FileNotFoundException($"checkpoint {checkpoint} not found");
+        tokenizer ??= FindTokenizerBeside(checkpoint);
+        var ranges = layersText is null ? null : ModelConverter.ParseLayerRanges(layersText);
+        var manifest = ModelConverter.Convert(checkpoint, tokenizer, outDir,
+            new ConversionOptions { Precision = precision, BlockSize = blockSize, LayerRanges = ranges, Name = Path.GetFileNameWithoutExtension(checkpoint) },
+            new Progress<string>(step => Console.Error.WriteLine($"edgenode: {step}")));
+        foreach (var file in manifest.Files)
+            Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");
+        return 0;
+    }
+
+    private static int List(ArgumentReader args)
+    {
+        args.RejectUnknown();
+        var rows = new List<(string Name, string Where, string What, long Bytes)>();
+        foreach (var (root, label) in new[] { (AgentPaths.Models, "pulled"), (AgentPaths.Converted, "converted") })
+        {
+            if (!Directory.Exists(root))
+                continue;
+            foreach (var dir in Directory.GetDirectories(root).Order(StringComparer.Ordinal))
+            {
+                if (dir.EndsWith(".partial", StringComparison.Ordinal))
+                    continue;
+                var bytes = Directory.GetFiles(dir).Sum(f => new FileInfo(f).Length);
+                var what = File.Exists(Path.Combine(dir, ModelManifest.FileName))
+                    ? Describe(ModelManifest.Load(dir))
+                    : "checkpoint";
+                rows.Add((Path.GetFileName(dir), label, what, bytes));
+            }
+        }
+        if (rows.Count == 0)
+        {
+            Console.Out.WriteLine($"no models under {AgentPaths.Home} yet: 'edgenode models pull NAME' or 'edgenode generate --model <checkpoint>'");
+            Console.Out.WriteLine($"known to pull: {string.Join(", ", ModelCatalog.Names)}");
+            return 0;
+        }
+        Console.Out.WriteLine($"{"NAME",-40} {"KIND",-10} {"SIZE",10}  MODEL");
+        foreach (var r in rows)
+            Console.Out.WriteLine($"{r.Name,-40} {r.Where,-10} {r.Bytes / 1048576.0,8:F1}MB  {r.What}");
+        return 0;
+    }
+
+    private static string Describe(ModelManifest m) =>
+        $"{m.Architecture} dim {m.Config.Dim}, {m.Config.Layers} layers, vocab {m.Config.VocabSize}, {m.Precision}, slices {string.Join(' ', m.Slices.Select(s => s.File))}";
+
+    private static int Pull(ArgumentReader args)
+    {
+        var dir = args.String("dir") ?? AgentPaths.Models;
+        args.RejectUnknown(maxPositionals: 1);
+        var name = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException($"edgenode models pull needs a model name; known: {string.Join(", ", ModelCatalog.Names)}");
+        using var bar = new ProgressBar(Console.Error);
+        var folder = ModelPuller.Pull(name, dir, bar, CancellationToken.None);
+        Console.Out.WriteLine(folder);
+        return 0;
+    }
+
+    private static int Synth(ArgumentReader args)
+    {
+        var shape = args.Required("shape", $"NAME ({string.Join(", ", SyntheticCheckpoints.Shapes.Keys)})");
+        var seed = args.ULong("seed") ?? throw new UsageException("edgenode models synth needs --seed S (the same seed gives the same weights)");
+        var outDir = args.Required("out", "DIR");
+        var tokenizer = args.String("tokenizer") ?? DefaultLlama2Tokenizer();
+        args.RejectUnknown();
+        if (!SyntheticCheckpoints.Shapes.ContainsKey(shape))
+            throw new UsageException($"unknown shape '{shape}'; known: {string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}");
+        var lastReported = -1;
+        SyntheticCheckpoints.WriteModelDirectory(shape, seed, outDir, tokenizer, new Progress<double>(f =>
+        {
+            var percent = (int)(f * 100);
+            if (percent / 10 != lastReported / 10)
+            {
+                lastReported = percent;
+                Console.Error.WriteLine($"edgenode: synth {shape}: {percent}%");
+            }
+        }));
+        Console.Out.WriteLine($"{outDir}: random weights at the shape of {shape} (seed {seed})");
+        return 0;
+    }
+
+    private static int ExportGguf(ArgumentReader args)
+    {
+        var outPath = args.Required("out", "F.gguf");
+        var tokenizer = args.String("tokenizer");
+        var typeText = (args.String("type") ?? "f32").ToLowerInvariant();
+        args.RejectUnknown(maxPositionals: 1);
+        var checkpoint = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models export-gguf needs the checkpoint: edgenode models export-gguf <checkpoint> --out F.gguf");
+        var type = typeText switch
+        {
+            "f32" => GgufTensorType.F32,
+            "q8_0" => GgufTensorType.Q8_0,
+            "q4_0" => GgufTensorType.Q4_0,
+            _ => throw new UsageException($"--type '{typeText}' is not one of f32, q8_0, q4_0"),
+        };
+        var weights = Llama2cCheckpoint.Read(checkpoint);
+        var tok = Llama2cTokenizer.Load(tokenizer ?? FindTokenizerBeside(checkpoint), weights.Config.VocabSize);
+        GgufExporter.Export(weights, tok, outPath, type);
+        Console.Out.WriteLine(outPath);
+        return 0;
+    }
+
+    private static string FindTokenizerBeside(string checkpoint)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
+        foreach (var name in new[] { "tokenizer.bin", "tok512.bin" })
+        {
+            var path = Path.Combine(dir, name);
+            if (File.Exists(path))
+                return path;
+        }
+        throw new FileNotFoundException($"no tokenizer beside {checkpoint} (looked for tokenizer.bin, tok512.bin); pass --tokenizer FILE");
+    }
+
+    /// <summary>The Llama-2 tokenizer for synthetic shapes: EDGENODE_LLAMA2_TOKENIZER, else a pulled or shared copy.</summary>
+    private static string DefaultLlama2Tokenizer()
+    {
+        var candidates = new List<string>();
+        var env = Environment.GetEnvironmentVariable("EDGENODE_LLAMA2_TOKENIZER");
+        if (!string.IsNullOrEmpty(env)) candidates.Add(env);
+        var mirror = Environment.GetEnvironmentVariable("EDGENODE_MODEL_MIRROR");
+        if (!string.IsNullOrEmpty(mirror)) candidates.Add(Path.Combine(mirror, "llama2-tokenizer", "tokenizer.bin"));
+        candidates.Add(Path.Combine(AgentPaths.Models, "llama2-tokenizer", "tokenizer.bin"));
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException("the Llama-2 tokenizer (tokenizer.bin, 32000 tokens) was not found; pass --tokenizer FILE or set EDGENODE_LLAMA2_TOKENIZER");
+    }
+}

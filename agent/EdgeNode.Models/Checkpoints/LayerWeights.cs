@@ -1,0 +1,15 @@
+namespace EdgeNode.Models;
+
+/// <summary>One transformer block's tensors, row-major [out][in] exactly as llama2.c stores them.</summary>
+public sealed class LayerWeights
+{
+    public required float[] RmsAtt { get; init; }
+    public required float[] Wq { get; init; }
+    public required float[] Wk { get; init; }
+    public required float[] Wv { get; init; }
+    public required float[] Wo { get; init; }
+    public required float[] RmsFfn { get; init; }
+    public required float[] W1 { get; init; }
+    public required float[] W2 { get; init; }
+    public required float[] W3 { get; init; }
+}

@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+
+namespace EdgeNode.Hardware.Report;
+
+/// <summary>Source-generated JSON for the report (no reflection, so it survives NativeAOT trimming).</summary>
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(HardwareReport))]
+public sealed partial class HardwareReportJsonContext : JsonSerializerContext;
