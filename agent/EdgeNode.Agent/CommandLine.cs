@@ -48,7 +48,8 @@ internal static class CommandLine
         catch (Exception e) when (e is ModelFormatException or OrtLibraryNotFoundException or OrtException
                                       or ArgumentException or FileNotFoundException or DirectoryNotFoundException
                                       or ContextFullException or InsufficientMemoryException or IOException
-                                      or UnauthorizedAccessException or InvalidOperationException)
+                                      or UnauthorizedAccessException or InvalidOperationException
+                                      or Models.Hub.ModelPullException or Peers.LlamaCppPeerException)
         {
             return Fail(e, 1, debug);
         }

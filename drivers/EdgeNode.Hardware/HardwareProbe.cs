@@ -35,12 +35,24 @@ public static class HardwareProbe
             Storage = Guard(problems, "storage", () => StorageProbe.Probe(root), new StorageInfo([], null, null)),
             DeviceNodes = Guard(problems, "device nodes", () => DeviceNodeProbe.Probe(root), []),
             ThermalZones = Guard(problems, "thermal", () => SensorProbe.ThermalZones(root), []),
-            ThrottleCelsius = Guard(problems, "throttle point", () => SocTemperatureSensor.FindThrottleCelsius(root), null),
+            ThrottleCelsius = Guard(problems, "throttle point", () => ThrottlePoint(root, board.Platform), null),
             PowerSensors = Guard(problems, "power sensors", () => SensorProbe.PowerSensors(root), []),
             Battery = Guard(problems, "battery", () => SensorProbe.Battery(root), null),
             Fans = Guard(problems, "fans", () => SensorProbe.Fans(root), []),
             Problems = problems,
         };
+    }
+
+    /// <summary>
+    /// Where the SoC starts to slow down. Raspberry Pi firmware throttles the ARM cores from 80 °C
+    /// on its own, whatever the kernel's trip points say (the device tree only lists the fan's
+    /// active trips and a 110 °C critical one), so the firmware's number wins there.
+    /// </summary>
+    private static double? ThrottlePoint(string root, BoardPlatform platform)
+    {
+        const double RaspberryPiFirmwareThrottle = 80;
+        var fromTrips = SocTemperatureSensor.FindThrottleCelsius(root);
+        return platform == BoardPlatform.RaspberryPi ? Math.Min(fromTrips ?? RaspberryPiFirmwareThrottle, RaspberryPiFirmwareThrottle) : fromTrips;
     }
 
     // Each part is probed on its own so that one odd file (a sysfs attribute that errors on read,

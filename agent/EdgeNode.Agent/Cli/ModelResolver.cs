@@ -43,13 +43,12 @@ public static class ModelResolver
         if (File.Exists(Path.Combine(target, ModelManifest.FileName)))
             return target;
 
-        log.WriteLine($"edgenode: converting {checkpoint} to ONNX ({chosen.ToName()}) into {target}");
         var staging = target + ".partial";
         if (Directory.Exists(staging))
             Directory.Delete(staging, recursive: true);
         ModelConverter.Convert(checkpoint, tokenizerPath, staging,
             new ConversionOptions { Precision = chosen, BlockSize = blockSize, Name = Path.GetFileNameWithoutExtension(checkpoint) },
-            new Progress<string>(step => log.WriteLine($"edgenode:   {step}")));
+            new LineProgress(log, "edgenode:   ", $"edgenode: converting {checkpoint} to ONNX ({chosen.ToName()}) into {target}"));
         if (Directory.Exists(target))
             Directory.Delete(target, recursive: true);
         Directory.Move(staging, target);

@@ -62,8 +62,9 @@ public static class GenerateCommand
         args.RejectUnknown();
         sampling.Validate();
 
-        var folder = ModelResolver.Resolve(model, tokenizer, precision, blockSize, Console.Error);
+        // The runtime first: a bad --ep or a missing ONNX Runtime fails before any conversion work.
         using var runtime = new InferenceRuntime(inference);
+        var folder = ModelResolver.Resolve(model, tokenizer, precision, blockSize, Console.Error);
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         using var local = LocalModel.Load(runtime, folder, tokenizer);

@@ -54,7 +54,7 @@ public static class ModelsCommand
         var ranges = layersText is null ? null : ModelConverter.ParseLayerRanges(layersText);
         var manifest = ModelConverter.Convert(checkpoint, tokenizer, outDir,
             new ConversionOptions { Precision = precision, BlockSize = blockSize, LayerRanges = ranges, Name = Path.GetFileNameWithoutExtension(checkpoint) },
-            new Progress<string>(step => Console.Error.WriteLine($"edgenode: {step}")));
+            new LineProgress(Console.Error, "edgenode: "));
         foreach (var file in manifest.Files)
             Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");
         return 0;
@@ -114,16 +114,7 @@ public static class ModelsCommand
         args.RejectUnknown();
         if (!SyntheticCheckpoints.Shapes.ContainsKey(shape))
             throw new UsageException($"unknown shape '{shape}'; known: {string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}");
-        var lastReported = -1;
-        SyntheticCheckpoints.WriteModelDirectory(shape, seed, outDir, tokenizer, new Progress<double>(f =>
-        {
-            var percent = (int)(f * 100);
-            if (percent / 10 != lastReported / 10)
-            {
-                lastReported = percent;
-                Console.Error.WriteLine($"edgenode: synth {shape}: {percent}%");
-            }
-        }));
+        SyntheticCheckpoints.WriteModelDirectory(shape, seed, outDir, tokenizer, new PercentProgress(Console.Error, $"edgenode: synth {shape}"));
         Console.Out.WriteLine($"{outDir}: random weights at the shape of {shape} (seed {seed})");
         return 0;
     }
@@ -144,7 +135,7 @@ public static class ModelsCommand
         };
         var weights = Llama2cCheckpoint.Read(checkpoint);
         var tok = Llama2cTokenizer.Load(tokenizer ?? FindTokenizerBeside(checkpoint), weights.Config.VocabSize);
-        GgufExporter.Export(weights, tok, outPath, type);
+        GgufExporter.Export(weights, tok, outPath, type, new PercentProgress(Console.Error, $"edgenode: export {type}"), Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpoint))));
         Console.Out.WriteLine(outPath);
         return 0;
     }

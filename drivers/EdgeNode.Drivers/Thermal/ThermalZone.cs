@@ -5,7 +5,7 @@ namespace EdgeNode.Drivers.Thermal;
 /// <summary>One /sys/class/thermal/thermal_zoneN: type, temp in millidegrees, trip points.</summary>
 public sealed class ThermalZone
 {
-    private static readonly string[] s_socWords = ["cpu", "soc", "tj", "core", "pkg", "center", "cluster", "acpitz"];
+    private static readonly string[] s_socWords = ["cpu", "soc", "tj", "core", "pkg", "center", "cluster", "gpu", "npu", "acpitz"];
     private static readonly string[] s_notSocWords = ["battery", "skin", "charger", "usb", "pa-", "modem", "quiet", "xo-", "sdm-therm", "camera", "wifi", "pmic"];
 
     private ThermalZone(int number, string path, string type, IReadOnlyList<ThermalTripPoint> tripPoints)

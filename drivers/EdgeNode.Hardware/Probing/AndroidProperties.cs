@@ -43,4 +43,12 @@ internal sealed class AndroidProperties
     }
 
     public string? this[string key] => _values.TryGetValue(key, out var value) && value.Length > 0 ? value : null;
+
+    /// <summary>
+    /// The first set property of a family: build.prop files carry partition-qualified names
+    /// (ro.product.system.model, ro.product.vendor.model); init derives ro.product.model from them at boot.
+    /// </summary>
+    public string? Product(string field) =>
+        this[$"ro.product.{field}"] ?? this[$"ro.product.vendor.{field}"] ?? this[$"ro.product.odm.{field}"]
+        ?? this[$"ro.product.product.{field}"] ?? this[$"ro.product.system.{field}"];
 }

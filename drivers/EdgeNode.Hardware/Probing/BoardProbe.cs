@@ -26,9 +26,9 @@ internal static class BoardProbe
         string model;
         string source;
         string? soc;
-        if (android.IsAndroid && android["ro.product.model"] is { } phoneModel)
+        if (android.IsAndroid && android.Product("model") is { } phoneModel)
         {
-            var maker = android["ro.product.manufacturer"] ?? android["ro.product.brand"];
+            var maker = android.Product("manufacturer") ?? android.Product("brand");
             model = maker is null || phoneModel.StartsWith(maker, StringComparison.OrdinalIgnoreCase) ? phoneModel : $"{maker} {phoneModel}";
             source = "android";
             soc = SocNames.FromAndroid(android["ro.soc.manufacturer"], android["ro.soc.model"], android["ro.board.platform"])

@@ -12,7 +12,10 @@ namespace EdgeNode.Hardware.Probing;
 /// </summary>
 internal static class CpuProbe
 {
-    private sealed record Core(int Id, long? MaxKHz, int? Capacity, string? Type, string ClusterKey);
+    private sealed record Core(int Id, long? MaxKHz, int? Capacity, string? Type, string ClusterKey)
+    {
+        public string KindKey => $"kind:{Type}:{MaxKHz}:{Capacity}";
+    }
 
     public static CpuTopology Probe(string root, ProcCpuInfo cpuInfo)
     {
@@ -29,6 +32,10 @@ internal static class CpuProbe
             coreIds = [.. coreIds.Where(online.Contains)];
 
         var cores = coreIds.Select(id => ReadCore(cpuFolder, id, cpuInfo)).ToList();
+        // intel_pstate and amd-pstate give every core its own policy; there the clock domains say
+        // nothing about core kinds, so cores are grouped by type and speed instead.
+        if (cores.Count > 1 && cores.Select(core => core.ClusterKey).Distinct().Count() == cores.Count)
+            cores = [.. cores.Select(core => core with { ClusterKey = core.KindKey })];
         var clusters = cores
             .GroupBy(core => core.ClusterKey)
             .Select(group => group.OrderBy(core => core.Id).ToList())
@@ -70,8 +77,8 @@ internal static class CpuProbe
         }
         var related = SysfsText.TryReadLine(Path.Combine(folder, "cpufreq", "related_cpus"));
         // Cores of one clock domain share a policy; without cpufreq, same type and speed is the best guess.
-        var clusterKey = related is not null ? $"policy:{string.Join(',', ParseCpuList(related))}" : $"kind:{type}:{maxKHz}:{capacity}";
-        return new Core(id, maxKHz, capacity, type, clusterKey);
+        var core = new Core(id, maxKHz, capacity, type, "");
+        return core with { ClusterKey = related is not null ? $"policy:{string.Join(',', ParseCpuList(related))}" : core.KindKey };
     }
 
     /// <summary>Parses the kernel's CPU list format ("0-3,6" or "0 1 2 3").</summary>
