@@ -10,7 +10,7 @@ namespace EdgeNode.Drivers.Tests.Gpio;
 /// Sizes and offsets from include/uapi/linux/gpio.h (sizeof/offsetof of the kernel's structs on
 /// x86-64 and arm64, which agree because every u64 there is __aligned_u64).
 /// </summary>
-public sealed class GpioAbiLayoutTests
+public sealed unsafe class GpioAbiLayoutTests
 {
     [Fact]
     public void StructSizes_MatchTheUapi()

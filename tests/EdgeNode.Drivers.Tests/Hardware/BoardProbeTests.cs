@@ -101,7 +101,8 @@ public sealed class BoardProbeTests : IDisposable
         Assert.Equal(8, report.Cpu.LogicalCores);
         Assert.Equal(3, report.Cpu.Clusters.Count);
         var little = report.Cpu.Clusters[0];
-        Assert.Equal(([0, 1, 2, 3], "Cortex-A55", 1800000L, 530, false), (little.CoreIds.ToArray(), little.CoreType, little.MaxFrequencyKHz!.Value, little.Capacity!.Value, little.IsPerformance));
+        Assert.Equal([0, 1, 2, 3], little.CoreIds);
+        Assert.Equal(("Cortex-A55", 1800000L, 530, false), (little.CoreType, little.MaxFrequencyKHz!.Value, little.Capacity!.Value, little.IsPerformance));
         Assert.Equal([4, 5], report.Cpu.Clusters[1].CoreIds);
         Assert.Equal([6, 7], report.Cpu.Clusters[2].CoreIds);
         Assert.All(report.Cpu.Clusters.Skip(1), cluster => Assert.Equal(("Cortex-A76", 2256000L, true), (cluster.CoreType, cluster.MaxFrequencyKHz!.Value, cluster.IsPerformance)));
@@ -131,7 +132,8 @@ public sealed class BoardProbeTests : IDisposable
 
         Assert.Equal(8, report.Cpu.LogicalCores);
         Assert.Equal(3, report.Cpu.Clusters.Count);
-        Assert.Equal(([0, 1, 2], "Cortex-A510", false), (report.Cpu.Clusters[0].CoreIds.ToArray(), report.Cpu.Clusters[0].CoreType, report.Cpu.Clusters[0].IsPerformance));
+        Assert.Equal([0, 1, 2], report.Cpu.Clusters[0].CoreIds);
+        Assert.Equal(("Cortex-A510", false), (report.Cpu.Clusters[0].CoreType, report.Cpu.Clusters[0].IsPerformance));
         Assert.Equal([3, 4, 5, 6], report.Cpu.Clusters[1].CoreIds);
         Assert.Equal(("Cortex-X3", 3360000L), (report.Cpu.Clusters[2].CoreType, report.Cpu.Clusters[2].MaxFrequencyKHz!.Value));
         Assert.Equal([3, 4, 5, 6, 7], report.Cpu.PerformanceCoreIds);
@@ -142,7 +144,8 @@ public sealed class BoardProbeTests : IDisposable
         Assert.True(report.ThermalZones.Single(zone => zone.Type == "cpu-1-2-0").IsSoc);
         Assert.Equal(95, report.ThrottleCelsius);
 
-        var battery = Assert.NotNull(report.Battery);
+        Assert.NotNull(report.Battery);
+        var battery = report.Battery;
         Assert.Equal(("battery", "Discharging", 67, false), (battery.Name, battery.Status, battery.CapacityPercent!.Value, battery.OnExternalPower));
         Assert.Equal(3.912, battery.Volts!.Value, 6);
         Assert.Equal(3.912 * 0.482, battery.Watts!.Value, 6);
