@@ -59,7 +59,7 @@ public static class ExecutionProviderProbe
         {
             using var options = new OrtSessionOptions { IntraOpThreads = 1 };
             if (ep != "cpu" && !options.TryAppendExecutionProvider(ep, null, out var reason))
-                return new ExecutionProviderStatus(ep, listed, false, reason ?? "could not be added");
+                return new ExecutionProviderStatus(ep, listed, false, Summarize(reason ?? "could not be added"));
             using var session = new OrtSession(environment, modelPath, options);
             using var input = new NativeBuffer<float>(4);
             input.Span.Fill(1f);
@@ -79,8 +79,18 @@ public static class ExecutionProviderProbe
         }
         catch (OrtException e)
         {
-            return new ExecutionProviderStatus(ep, listed, false, e.Message);
+            return new ExecutionProviderStatus(ep, listed, false, Summarize(e.Message));
         }
+    }
+
+    /// <summary>The part of ONNX Runtime's message a person needs: after the source location, one line, bounded.</summary>
+    private static string Summarize(string message)
+    {
+        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? message;
+        var marker = line.LastIndexOf("] : ", StringComparison.Ordinal);
+        if (marker >= 0)
+            line = line[(marker + 4)..];
+        return line.Length <= 200 ? line : line[..197] + "...";
     }
 
     private static void WriteSmokeModel(string path)
