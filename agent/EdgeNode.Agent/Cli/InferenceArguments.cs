@@ -12,8 +12,18 @@ public static class InferenceArguments
         var eps = epText is null
             ? ["cpu"]
             : epText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in (args.String("ort-config") ?? Environment.GetEnvironmentVariable("EDGENODE_ORT_CONFIG") ?? "")
+                     .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new UsageException($"--ort-config '{entry}' is not key=value (e.g. session.intra_op.allow_spinning=0)");
+            config[entry[..eq]] = entry[(eq + 1)..];
+        }
         return new InferenceOptions
         {
+            SessionConfig = config,
             Threads = threads,
             ExecutionProviders = eps,
             OrtLibraryPath = args.String("ort-library"),

@@ -29,6 +29,7 @@ public static class BenchCommand
           --tokenizer F      tokenizer, when not beside the checkpoint
           --precision P      fp32 | int8 | int4 (default fp32); the peer runs F32 / Q8_0 / Q4_0 of the same weights
           --threads N        threads for both engines (default: all cores)
+          --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --prompt-tokens N  prompt length for the prefill measurement (default 64)
           --tokens N         tokens to decode (default 128)
           --gguf F           GGUF file for the peer (default: exported from the checkpoint)
@@ -42,15 +43,17 @@ public static class BenchCommand
         var model = args.Required("model", "<checkpoint|dir>");
         var tokenizerArg = args.String("tokenizer");
         var precision = GenerateCommand.ParsePrecision(args.String("precision") ?? "fp32");
-        var threads = args.Int("threads", Environment.ProcessorCount, 1, 1024);
         var promptLength = args.Int("prompt-tokens", 64, 1, 8192);
         var decodeTokens = args.Int("tokens", 128, 2, 8192);
         var ggufArg = args.String("gguf");
         var noPeer = args.Flag("no-peer");
         var label = args.String("label");
         var jsonOut = args.String("json-out");
-        var ortLibrary = args.String("ort-library");
+        var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
+        var threads = inference.Threads > 0 ? inference.Threads : Environment.ProcessorCount;
+        inference = inference with { Threads = threads };
+        var ortLibrary = inference.OrtLibraryPath;
 
         var log = Console.Error;
         var folder = ModelResolver.Resolve(model, tokenizerArg, precision, 32, log);
@@ -63,11 +66,10 @@ public static class BenchCommand
         var bandwidth = MemoryBandwidthProbe.Measure(threads);
 
         log.WriteLine("edgenode bench: [2/5] process start to first token");
-        var startup = MeasureStartToFirstToken(folder, threads, ortLibrary);
+        var startup = MeasureStartToFirstToken(folder, threads, ortLibrary, inference.SessionConfig);
 
         log.WriteLine("edgenode bench: [3/5] prefill and decode in process");
-        var options = new InferenceOptions { Threads = threads, OrtLibraryPath = ortLibrary };
-        using var runtime = new InferenceRuntime(options);
+        using var runtime = new InferenceRuntime(inference);
         using var local = LocalModel.Load(runtime, folder);
         var prompt = BenchPrompt(local.Tokenizer, promptLength, config.VocabSize);
         if (prompt.Length + decodeTokens > config.MaxSeqLen)
@@ -229,7 +231,7 @@ public static class BenchCommand
     private sealed record StartupResult(double WallMs, double PeakRssMb, double RssMb);
 
     /// <summary>Runs this binary's `generate --max-tokens 1` as a new process: median wall time of 3, and its memory.</summary>
-    private static StartupResult MeasureStartToFirstToken(string folder, int threads, string? ortLibrary)
+    private static StartupResult MeasureStartToFirstToken(string folder, int threads, string? ortLibrary, IReadOnlyDictionary<string, string> sessionConfig)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this binary's path");
         var times = new List<double>();
@@ -239,6 +241,11 @@ public static class BenchCommand
             var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in new[] { "generate", "--model", folder, "--prompt", "Once upon a time", "--max-tokens", "1", "--temperature", "0", "--threads", threads.ToString(CultureInfo.InvariantCulture), "--json" })
                 psi.ArgumentList.Add(a);
+            if (sessionConfig.Count > 0)
+            {
+                psi.ArgumentList.Add("--ort-config");
+                psi.ArgumentList.Add(string.Join(';', sessionConfig.Select(kv => $"{kv.Key}={kv.Value}")));
+            }
             if (ortLibrary is not null)
             {
                 psi.ArgumentList.Add("--ort-library");

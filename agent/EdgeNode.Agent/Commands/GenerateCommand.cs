@@ -29,6 +29,7 @@ public static class GenerateCommand
           --block-size B     quantization block for int8/int4 (default 32)
           --threads N        intra-op threads (default: all cores)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
+          --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
           --json             print one JSON object instead of streaming text
         """;

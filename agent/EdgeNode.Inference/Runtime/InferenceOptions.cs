@@ -16,6 +16,9 @@ public sealed record InferenceOptions
     /// <summary>Explicit path of libonnxruntime; null searches the usual places (see OrtLibraryLocator).</summary>
     public string? OrtLibraryPath { get; init; }
 
+    /// <summary>ONNX Runtime session config entries (e.g. session.intra_op.allow_spinning=0), applied to every session.</summary>
+    public IReadOnlyDictionary<string, string> SessionConfig { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Log ONNX Runtime's own messages at this level and above (quiet by default).</summary>
     public bool VerboseRuntimeLog { get; init; }
 }

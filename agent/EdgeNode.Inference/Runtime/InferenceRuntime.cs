@@ -12,6 +12,8 @@ public sealed class InferenceRuntime : IDisposable
     private static readonly string[] s_knownProviders =
         ["cpu", "xnnpack", "cuda", "tensorrt", "openvino", "qnn", "nnapi", "coreml", "dml", "rocm", "migraphx", "snpe", "webgpu"];
 
+    private const string AllowSpinningKey = "session.intra_op.allow_spinning";
+
     private readonly List<string> _fallbacks = [];
 
     public InferenceRuntime(InferenceOptions options)
@@ -46,6 +48,13 @@ public sealed class InferenceRuntime : IDisposable
             OptimizationLevel = GraphOptimizationLevel.All,
             ParallelExecution = false,
         };
+        // Spinning workers keep a core busy between operators; on boards with few cores that is the core the
+        // calling thread needs for the next operator. Measured on 2 cores: decode 283 tok/s without spinning
+        // against 157 tok/s with it (stories15M shape, fp32).
+        if (!Options.SessionConfig.ContainsKey(AllowSpinningKey))
+            options.AddConfigEntry(AllowSpinningKey, "0");
+        foreach (var (key, value) in Options.SessionConfig)
+            options.AddConfigEntry(key, value);
         foreach (var ep in ActiveProviders)
         {
             if (ep == "cpu")
