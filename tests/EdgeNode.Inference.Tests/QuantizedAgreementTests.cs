@@ -18,9 +18,9 @@ public sealed class QuantizedAgreementTests(ConvertedModels models, ITestOutputH
     {
         // Minimum teacher-forced top-1 agreement accepted for each precision.
         { "stories260K", WeightPrecision.Int8, 0.95 },
-        { "stories260K", WeightPrecision.Int4, 0.70 },
+        { "stories260K", WeightPrecision.Int4, 0.65 },
         { "llama2xs-tok512-280K", WeightPrecision.Int8, 0.95 },
-        { "llama2xs-tok512-280K", WeightPrecision.Int4, 0.70 },
+        { "llama2xs-tok512-280K", WeightPrecision.Int4, 0.65 },
     };
 
     [Theory]

@@ -1,3 +1,4 @@
+using EdgeNode.TestSupport;
 using EdgeNode.Models.Reference;
 
 namespace EdgeNode.Models.Tests;

@@ -19,6 +19,10 @@ public sealed class GenerateReport
     public ulong Seed { get; init; }
     public double PeakRssMb { get; init; }
     public double RssMb { get; init; }
+
+    /// <summary>Energy per generated token from the board's power sensor; null where there is none.</summary>
+    public double? JoulesPerToken { get; init; }
+    public string? PowerSensor { get; init; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = false, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

@@ -14,7 +14,7 @@ public static class ModelResolver
 {
     private static readonly string[] s_tokenizerNames = ["tokenizer.bin", "tok512.bin"];
 
-    public static string Resolve(string model, string? tokenizer, WeightPrecision? precision, int blockSize, TextWriter log)
+    public static string Resolve(string model, string? tokenizer, WeightPrecision? precision, ConversionOptions conversion, TextWriter log)
     {
         var path = model;
         if (!File.Exists(path) && !Directory.Exists(path))
@@ -38,8 +38,9 @@ public static class ModelResolver
             ?? throw new FileNotFoundException($"no tokenizer beside {checkpoint} (looked for {string.Join(", ", s_tokenizerNames)}); pass --tokenizer FILE");
         if (!File.Exists(tokenizerPath))
             throw new FileNotFoundException($"tokenizer {tokenizerPath} not found");
-        var chosen = precision ?? WeightPrecision.Fp32;
-        var target = Path.Combine(AgentPaths.Converted, CacheKey(checkpoint, tokenizerPath, chosen, blockSize));
+        var options = conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = Path.GetFileNameWithoutExtension(checkpoint) };
+        var chosen = options.Precision;
+        var target = Path.Combine(AgentPaths.Converted, CacheKey(checkpoint, tokenizerPath, options));
         if (File.Exists(Path.Combine(target, ModelManifest.FileName)))
             return target;
 
@@ -47,7 +48,7 @@ public static class ModelResolver
         if (Directory.Exists(staging))
             Directory.Delete(staging, recursive: true);
         ModelConverter.Convert(checkpoint, tokenizerPath, staging,
-            new ConversionOptions { Precision = chosen, BlockSize = blockSize, Name = Path.GetFileNameWithoutExtension(checkpoint) },
+            options,
             new LineProgress(log, "edgenode:   ", $"edgenode: converting {checkpoint} to ONNX ({chosen.ToName()}) into {target}"));
         if (Directory.Exists(target))
             Directory.Delete(target, recursive: true);
@@ -73,7 +74,7 @@ public static class ModelResolver
         s_tokenizerNames.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
 
     /// <summary>name-hash-precision, where the hash covers the files' paths, sizes and times (cheap, and changes when they do).</summary>
-    private static string CacheKey(string checkpoint, string tokenizer, WeightPrecision precision, int blockSize)
+    private static string CacheKey(string checkpoint, string tokenizer, ConversionOptions options)
     {
         var identity = new StringBuilder();
         foreach (var file in new[] { checkpoint, tokenizer })
@@ -81,7 +82,10 @@ public static class ModelResolver
             var info = new FileInfo(file);
             identity.Append(info.FullName).Append('|').Append(info.Length).Append('|').Append(info.LastWriteTimeUtc.Ticks).Append('\n');
         }
-        identity.Append(precision.ToName()).Append('|').Append(blockSize);
+        var precision = options.Precision;
+        identity.Append(precision.ToName());
+        if (precision != WeightPrecision.Fp32)
+            identity.Append('|').Append(options.EffectiveBlockSize).Append('|').Append(options.AccuracyLevel);
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..12];
         return $"{Path.GetFileNameWithoutExtension(checkpoint)}-{hash}-{precision.ToName()}";
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeNode.Agent.Bench;
 using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Energy;
 using EdgeNode.Agent.Peers;
 using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sampling;
@@ -28,6 +29,7 @@ public static class BenchCommand
           --model M          llama2.c checkpoint (or its folder), or a converted folder (then --gguf for the peer)
           --tokenizer F      tokenizer, when not beside the checkpoint
           --precision P      fp32 | int8 | int4 (default fp32); the peer runs F32 / Q8_0 / Q4_0 of the same weights
+          --block-size B, --accuracy-level A   as for generate
           --threads N        threads for both engines (default: all cores)
           --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --prompt-tokens N  prompt length for the prefill measurement (default 64)
@@ -42,7 +44,8 @@ public static class BenchCommand
     {
         var model = args.Required("model", "<checkpoint|dir>");
         var tokenizerArg = args.String("tokenizer");
-        var precision = GenerateCommand.ParsePrecision(args.String("precision") ?? "fp32");
+        var (conversion, requested) = ConversionArguments.Read(args);
+        var precision = requested ?? WeightPrecision.Fp32;
         var promptLength = args.Int("prompt-tokens", 64, 1, 8192);
         var decodeTokens = args.Int("tokens", 128, 2, 8192);
         var ggufArg = args.String("gguf");
@@ -56,7 +59,7 @@ public static class BenchCommand
         var ortLibrary = inference.OrtLibraryPath;
 
         var log = Console.Error;
-        var folder = ModelResolver.Resolve(model, tokenizerArg, precision, 32, log);
+        var folder = ModelResolver.Resolve(model, tokenizerArg, precision, conversion, log);
         var manifest = ModelManifest.Load(folder);
         var config = manifest.ToLlamaConfig();
         var name = label ?? manifest.Name;
@@ -74,7 +77,10 @@ public static class BenchCommand
         var prompt = BenchPrompt(local.Tokenizer, promptLength, config.VocabSize);
         if (prompt.Length + decodeTokens > config.MaxSeqLen)
             throw new ArgumentException($"--prompt-tokens {prompt.Length} + --tokens {decodeTokens} exceed the model's context of {config.MaxSeqLen}");
+        using var energy = EnergyMeter.ForThisBoard();
+        energy.Start();
         var ours = MeasureEngine(local, prompt, decodeTokens);
+        var joulesPerToken = energy.Finish(ours.Tokens.Length, TimeSpan.FromSeconds(ours.Tokens.Length / Math.Max(ours.DecodeTokS, 1e-9)));
         var peakRss = ProcessMemory.PeakResidentBytes;
 
         var weightBytes = WeightBytesPerToken(folder, manifest);
@@ -128,6 +134,8 @@ public static class BenchCommand
             Peer = peer,
             DecodeRatioVsPeer = peer is { DecodeTokS: > 0 } ? ours.DecodeTokS / peer.DecodeTokS : null,
             PrefillRatioVsPeer = peer is { PrefillTokS: > 0 } ? ours.PrefillTokS / peer.PrefillTokS : null,
+            JoulesPerToken = joulesPerToken,
+            PowerSensor = energy.SensorName,
         };
         jsonOut ??= $"bench-{Sanitize(manifest.Name)}-{precision.ToName()}.json";
         File.WriteAllText(jsonOut, JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchReport));
@@ -149,6 +157,9 @@ public static class BenchCommand
         o.WriteLine(string.Create(inv,
             $"| {r.Model} | {r.Precision} | {r.Threads} | {r.PrefillTokS:F1} | {r.DecodeTokS:F1} | {r.TtftMs:F1} | {r.StartToFirstTokenMs:F0} | {r.ChildPeakRssMb:F1} | {r.WeightBytesPerToken / 1048576.0:F2} | {r.DecodeBoundTokS:F1} | {r.FractionOfBound * 100:F0}% | {peerDecode} | {ratio} | {agreement} |"));
         o.WriteLine(string.Create(inv, $"memory read bandwidth {r.MemoryBandwidthGbS:F1} GB/s ({r.Threads} threads); idle RSS with the model loaded {r.ChildIdleRssMb:F1} MB"));
+        o.WriteLine(r.JoulesPerToken is { } j
+            ? string.Create(inv, $"energy {j:F3} J/token ({r.PowerSensor})")
+            : "energy: no power sensor on this machine (J/token needs an INA219/INA226 or an hwmon power rail)");
     }
 
     private sealed record EngineResult(double PrefillTokS, double DecodeTokS, double TtftMs, int[] Tokens, float[] TopTwoGaps);
@@ -323,6 +334,8 @@ public sealed class BenchReport
     public PeerResult? Peer { get; init; }
     public double? DecodeRatioVsPeer { get; init; }
     public double? PrefillRatioVsPeer { get; init; }
+    public double? JoulesPerToken { get; init; }
+    public string? PowerSensor { get; init; }
 }
 
 public sealed class PeerResult

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Energy;
 using EdgeNode.Inference.Generation;
 using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sampling;
@@ -25,23 +26,19 @@ public static class GenerateCommand
           --seed S           random seed (default: from the clock; printed with --json)
           --stop TEXT        stop when TEXT appears
           --context N        positions the conversation may hold (default: the model's)
-          --precision P      fp32 | int8 | int4 when converting a checkpoint (default fp32)
-          --block-size B     quantization block for int8/int4 (default 32)
           --threads N        intra-op threads (default: all cores)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
           --json             print one JSON object instead of streaming text
-        """;
+        """ + ConversionArguments.Help;
 
     public static int Run(ArgumentReader args)
     {
         var model = args.Required("model", "<dir|checkpoint|name>");
         var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
         var tokenizer = args.String("tokenizer");
-        var precisionText = args.String("precision");
-        WeightPrecision? precision = precisionText is null ? null : ParsePrecision(precisionText);
-        var blockSize = args.Int("block-size", 32, 16, 256);
+        var (conversion, precision) = ConversionArguments.Read(args);
         var sampling = new SamplingOptions
         {
             Temperature = args.Float("temperature", 0.8f),
@@ -65,7 +62,7 @@ public static class GenerateCommand
 
         // The runtime first: a bad --ep or a missing ONNX Runtime fails before any conversion work.
         using var runtime = new InferenceRuntime(inference);
-        var folder = ModelResolver.Resolve(model, tokenizer, precision, blockSize, Console.Error);
+        var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         using var local = LocalModel.Load(runtime, folder, tokenizer);
@@ -74,7 +71,10 @@ public static class GenerateCommand
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         var stdout = Console.Out;
+        using var energy = EnergyMeter.ForThisBoard();
+        energy.Start();
         var result = generator.Generate(prompt, options, json ? null : piece => { stdout.Write(piece); stdout.Flush(); }, cancel.Token);
+        var joulesPerToken = energy.Finish(result.Tokens.Length, result.Prefill + result.Decode);
 
         if (json)
         {
@@ -94,6 +94,8 @@ public static class GenerateCommand
                 Seed = result.Seed,
                 PeakRssMb = Math.Round(Bench.ProcessMemory.PeakResidentBytes / 1048576.0, 1),
                 RssMb = Math.Round(Bench.ProcessMemory.ResidentBytes / 1048576.0, 1),
+                JoulesPerToken = joulesPerToken,
+                PowerSensor = energy.SensorName,
             };
             stdout.WriteLine(JsonSerializer.Serialize(report, AgentJsonContext.Default.GenerateReport));
         }
@@ -104,17 +106,5 @@ public static class GenerateCommand
                 Console.Error.WriteLine($"[{result.PromptTokens.Length} prompt tokens, {result.PrefillTokensPerSecond:F0} tok/s prefill; {result.Tokens.Length} generated, {result.DecodeTokensPerSecond:F1} tok/s decode; {result.StopReason}]");
         }
         return 0;
-    }
-
-    internal static WeightPrecision ParsePrecision(string text)
-    {
-        try
-        {
-            return WeightPrecisionNames.Parse(text);
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"--precision: {e.Message}");
-        }
     }
 }

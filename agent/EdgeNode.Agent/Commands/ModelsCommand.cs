@@ -14,7 +14,7 @@ public static class ModelsCommand
     private const string Usage = """
         usage: edgenode models <convert|list|pull|synth|export-gguf> [options]
 
-          convert <checkpoint> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--layers a:b[,b:c]]
+          convert <checkpoint> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--accuracy-level A] [--layers a:b[,b:c]]
           list
           pull NAME [--dir DIR]                 (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
@@ -43,8 +43,7 @@ public static class ModelsCommand
     {
         var outDir = args.Required("out", "DIR");
         var tokenizer = args.String("tokenizer");
-        var precision = GenerateCommand.ParsePrecision(args.String("precision") ?? "fp32");
-        var blockSize = args.Int("block-size", 32, 16, 256);
+        var (conversion, _) = ConversionArguments.Read(args);
         var layersText = args.String("layers");
         args.RejectUnknown(maxPositionals: 1);
         var checkpoint = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models convert needs the checkpoint: edgenode models convert <checkpoint> --out DIR");
@@ -53,7 +52,7 @@ public static class ModelsCommand
         tokenizer ??= FindTokenizerBeside(checkpoint);
         var ranges = layersText is null ? null : ModelConverter.ParseLayerRanges(layersText);
         var manifest = ModelConverter.Convert(checkpoint, tokenizer, outDir,
-            new ConversionOptions { Precision = precision, BlockSize = blockSize, LayerRanges = ranges, Name = Path.GetFileNameWithoutExtension(checkpoint) },
+            conversion with { LayerRanges = ranges, Name = Path.GetFileNameWithoutExtension(checkpoint) },
             new LineProgress(Console.Error, "edgenode: "));
         foreach (var file in manifest.Files)
             Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");

@@ -19,8 +19,15 @@ public sealed class LlamaSliceBuilder
     private readonly WeightPrecision _precision;
     private readonly BlockQuantizer? _quantizer;
 
-    public LlamaSliceBuilder(LlamaWeights weights, WeightPrecision precision, int blockSize = 32)
+    private readonly int _accuracyLevel;
+
+    /// <param name="accuracyLevel">MatMulNBits accuracy_level: 4 lets the kernel quantize activations to int8
+    /// (fast on AVX-VNNI / ARM dotprod), 0 keeps them float.</param>
+    public LlamaSliceBuilder(LlamaWeights weights, WeightPrecision precision, int blockSize = 32, int accuracyLevel = 4)
     {
+        if (accuracyLevel is < 0 or > 4)
+            throw new ArgumentOutOfRangeException(nameof(accuracyLevel), accuracyLevel, "accuracy level is 0 (unset), 1 (fp32), 2 (fp16), 3 (bf16) or 4 (int8)");
+        _accuracyLevel = accuracyLevel;
         _weights = weights;
         _config = weights.Config;
         _precision = precision;
@@ -183,8 +190,7 @@ public sealed class LlamaSliceBuilder
             OnnxAttribute.Int("N", n),
             OnnxAttribute.Int("bits", q.Bits),
             OnnxAttribute.Int("block_size", q.BlockSize),
-            // int8 activations inside the kernel: the fast path on AVX-VNNI / ARM dotprod.
-            OnnxAttribute.Int("accuracy_level", 4));
+            OnnxAttribute.Int("accuracy_level", _accuracyLevel));
     }
 
     /// <summary>

@@ -8,8 +8,18 @@ public sealed record ConversionOptions
 {
     public WeightPrecision Precision { get; init; } = WeightPrecision.Fp32;
 
-    /// <summary>Quantization block size along K for int8/int4 (MatMulNBits block_size).</summary>
-    public int BlockSize { get; init; } = 32;
+    /// <summary>
+    /// Quantization block size along K for int8/int4 (MatMulNBits block_size); null picks the default of the
+    /// precision. Measured at the shape of TinyLlama-1.1B on 2 cores: int8 decodes at 14.9 tok/s with block 32
+    /// and 23.7 with 128; int4 at 26.7 (32), 34.5 (64), 39.4 (128).
+    /// </summary>
+    public int? BlockSize { get; init; }
+
+    /// <summary>int8: 128 (8-bit error stays small over long blocks); int4: 64 (between 32's accuracy and 128's speed).</summary>
+    public int EffectiveBlockSize => BlockSize ?? (Precision == WeightPrecision.Int8 ? 128 : 64);
+
+    /// <summary>MatMulNBits accuracy_level for int8/int4: 4 = int8 activations inside the kernel (default), 0 = float.</summary>
+    public int AccuracyLevel { get; init; } = 4;
 
     /// <summary>Layer ranges to write as separate slices; null means one slice with all layers.</summary>
     public IReadOnlyList<(int First, int End)>? LayerRanges { get; init; }
@@ -40,7 +50,7 @@ public static class ModelConverter
         ValidateRanges(ranges, config.Layers);
         Directory.CreateDirectory(outFolder);
 
-        var builder = new LlamaSliceBuilder(weights, options.Precision, options.BlockSize);
+        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel);
         var specs = new List<SliceSpec> { SliceSpec.EmbedOnly };
         specs.AddRange(ranges.Select(r => SliceSpec.Layers(r.First, r.End)));
         specs.Add(SliceSpec.HeadOnly(config.Layers));
@@ -64,7 +74,7 @@ public static class ModelConverter
             Name = options.Name ?? "model",
             Config = ModelManifest.FromLlamaConfig(config),
             Precision = options.Precision.ToName(),
-            BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.BlockSize,
+            BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.EffectiveBlockSize,
             Tokenizer = tokenizerName,
             Slices = slices,
             Files = HashFiles(outFolder),

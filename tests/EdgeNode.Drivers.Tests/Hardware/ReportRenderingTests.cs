@@ -23,7 +23,7 @@ public sealed class ReportRenderingTests : IDisposable
 
         var json = report.ToJson();
         Assert.Contains("\"platform\": \"Rockchip\"", json, StringComparison.Ordinal);
-        Assert.Contains("\"performanceCoreIds\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"performance_core_ids\"", json, StringComparison.Ordinal);
         var back = HardwareReport.FromJson(json);
 
         Assert.Equal(report.Board.Model, back.Board.Model);

@@ -1,0 +1,38 @@
+using EdgeNode.Models.Conversion;
+
+namespace EdgeNode.Agent.Cli;
+
+/// <summary>The conversion options shared by generate, bench and models convert: --precision, --block-size, --accuracy-level.</summary>
+public static class ConversionArguments
+{
+    public const string Help = """
+          --precision P      fp32 | int8 | int4 when converting a checkpoint (default fp32)
+          --block-size B     quantization block along K, a power of two 16..256 (default: int8 128, int4 64)
+          --accuracy-level A MatMulNBits accuracy level: 4 = int8 activations (default), 0 = float activations
+        """;
+
+    /// <summary>The options, and the precision the user asked for (null when --precision was not given).</summary>
+    public static (ConversionOptions Options, WeightPrecision? Requested) Read(ArgumentReader args)
+    {
+        var precisionText = args.String("precision");
+        WeightPrecision? requested = null;
+        if (precisionText is not null)
+        {
+            try
+            {
+                requested = WeightPrecisionNames.Parse(precisionText);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--precision: {e.Message}");
+            }
+        }
+        var blockSizeArg = args.Int("block-size", 0, 0, 256);
+        int? blockSize = blockSizeArg == 0 ? null : blockSizeArg;
+        if (blockSize is { } b && (b < 16 || (b & (b - 1)) != 0))
+            throw new UsageException($"--block-size {blockSize} is not a power of two (16, 32, 64, 128, 256)");
+        var accuracyLevel = args.Int("accuracy-level", 4, 0, 4);
+        var options = new ConversionOptions { Precision = requested ?? WeightPrecision.Fp32, BlockSize = blockSize, AccuracyLevel = accuracyLevel };
+        return (options, requested);
+    }
+}
