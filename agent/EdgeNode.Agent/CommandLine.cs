@@ -68,7 +68,7 @@ internal static class CommandLine
     {
         if (rest.Contains("--help") || rest.Contains("-h"))
         {
-            Console.Out.Write(HelpFor(command, rest));
+            Console.Out.Write(HelpFor(command));
             return 0;
         }
         return command switch
@@ -81,10 +81,10 @@ internal static class CommandLine
         };
     }
 
-    private static string HelpFor(string command, string[] rest) => command switch
+    private static string HelpFor(string command) => command switch
     {
         "generate" => GenerateCommand.Help,
-        "models" => ModelsCommand.HelpFor(rest.FirstOrDefault(a => !a.StartsWith('-'))),
+        "models" => ModelsCommand.Help,
         "devices" => DevicesCommand.Help,
         "bench" => BenchCommand.Help,
         _ => Usage,

@@ -83,7 +83,7 @@ public static class BenchCommand
         var joulesPerToken = energy.Finish(ours.Tokens.Length, TimeSpan.FromSeconds(ours.Tokens.Length / Math.Max(ours.DecodeTokS, 1e-9)));
         var peakRss = ProcessMemory.PeakResidentBytes;
 
-        var weightBytes = WeightBytesPerToken(folder, manifest);
+        var weightBytes = WeightBytesPerToken(manifest);
         var bound = bandwidth / weightBytes;
 
         PeerResult? peer = null;
@@ -228,7 +228,7 @@ public static class BenchCommand
     }
 
     /// <summary>Bytes of weights a decode step reads: every layer slice and the head (the embedding is a one-row gather).</summary>
-    private static long WeightBytesPerToken(string folder, ModelManifest manifest)
+    private static long WeightBytesPerToken(ModelManifest manifest)
     {
         long bytes = 0;
         foreach (var slice in manifest.Slices.Where(s => !s.Embed))

@@ -21,7 +21,7 @@ public static class ModelsCommand
           export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
         """;
 
-    public static string HelpFor(string? verb) => Usage;
+    public static string Help => Usage;
 
     public static int Run(string[] args)
     {

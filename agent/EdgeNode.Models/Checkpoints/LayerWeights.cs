@@ -12,4 +12,12 @@ public sealed class LayerWeights
     public required float[] W1 { get; init; }
     public required float[] W2 { get; init; }
     public required float[] W3 { get; init; }
+
+    // Attention projection biases, for families that have them (Qwen2); null means no bias. Bq and Bk are in the same
+    // interleaved-pair row order as Wq and Wk.
+    public float[]? Bq { get; init; }
+
+    public float[]? Bk { get; init; }
+
+    public float[]? Bv { get; init; }
 }

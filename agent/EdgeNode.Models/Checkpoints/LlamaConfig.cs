@@ -7,6 +7,25 @@ public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, 
 
     public float NormEps { get; init; } = 1e-5f;
 
+    /// <summary>Llama-3-style RoPE frequency scaling, or null for plain RoPE.</summary>
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>
+    /// The rotation frequency of each pair in a head (HeadSize / 2 values): theta^(-2i/HeadSize), adjusted by
+    /// <see cref="RopeScaling"/> when set. Pair i is (2i, 2i+1) in the interleaved layout every EdgeNode graph uses.
+    /// </summary>
+    public float[] RopeFrequencies()
+    {
+        var frequencies = new float[HeadSize / 2];
+        for (var i = 0; i < frequencies.Length; i++)
+        {
+            // Same float32 expression as llama2.c's run.c, so unscaled models keep bit-identical logits.
+            var frequency = 1f / MathF.Pow(RopeTheta, 2 * i / (float)HeadSize);
+            frequencies[i] = RopeScaling is null ? frequency : RopeScaling.Adjust(frequency);
+        }
+        return frequencies;
+    }
+
     public int HeadSize => Dim / Heads;
 
     public int KvDim => Dim * KvHeads / Heads;

@@ -11,6 +11,7 @@ public sealed class ReferenceTransformer
     private readonly int _maxSeqLen;
     private readonly float[][] _keyCache;   // [layer][position * kvDim + i]
     private readonly float[][] _valueCache; // [layer][position * kvDim + i]
+    private readonly float[] _ropeFrequencies; // per pair within a head
 
     public ReferenceTransformer(LlamaWeights weights, int maxSeqLen)
     {
@@ -19,6 +20,7 @@ public sealed class ReferenceTransformer
         _weights = weights;
         _config = weights.Config;
         _maxSeqLen = maxSeqLen;
+        _ropeFrequencies = _config.RopeFrequencies();
         _keyCache = new float[_config.Layers][];
         _valueCache = new float[_config.Layers][];
         for (var l = 0; l < _config.Layers; l++)
@@ -71,8 +73,11 @@ public sealed class ReferenceTransformer
             MatMul(q, xb, w.Wq, dim, dim);
             MatMul(k, xb, w.Wk, dim, kvDim);
             MatMul(v, xb, w.Wv, dim, kvDim);
-            ApplyRope(q, position, headSize, c.RopeTheta);
-            ApplyRope(k, position, headSize, c.RopeTheta);
+            AddBias(q, w.Bq);
+            AddBias(k, w.Bk);
+            AddBias(v, w.Bv);
+            ApplyRope(q, position, headSize, _ropeFrequencies);
+            ApplyRope(k, position, headSize, _ropeFrequencies);
 
             // Each query head attends over its KV group's cached keys and values (grouped-query attention).
             for (var h = 0; h < c.Heads; h++)
@@ -180,13 +185,20 @@ public sealed class ReferenceTransformer
         return sum;
     }
 
-    /// <summary>Rotates consecutive pairs (i, i+1) within each head by position * theta^(-i/headSize).</summary>
-    private static void ApplyRope(Span<float> vector, int position, int headSize, float theta)
+    private static void AddBias(Span<float> values, float[]? bias)
+    {
+        if (bias is null)
+            return;
+        for (var i = 0; i < values.Length; i++)
+            values[i] += bias[i];
+    }
+
+    /// <summary>Rotates consecutive pairs (i, i+1) within each head by position * frequencies[(i % headSize) / 2].</summary>
+    private static void ApplyRope(Span<float> vector, int position, int headSize, float[] frequencies)
     {
         for (var i = 0; i < vector.Length; i += 2)
         {
-            var headDim = i % headSize;
-            var frequency = 1f / MathF.Pow(theta, headDim / (float)headSize);
+            var frequency = frequencies[i % headSize / 2];
             var angle = position * frequency;
             var cos = MathF.Cos(angle);
             var sin = MathF.Sin(angle);
