@@ -84,6 +84,9 @@ public static class Llama2cCheckpoint
         ArgumentNullException.ThrowIfNull(path);
         CheckShapes(weights);
         var config = weights.Config;
+        // The llama2.c format has no fields for biases, rope base or scaling: refuse what it cannot carry.
+        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null) || config.RopeScaling is not null || config.RopeTheta != 10000f)
+            throw new ArgumentException($"{path}: the llama2.c format cannot hold q/k/v biases, rope scaling or a rope base other than 10000", nameof(weights));
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         WriteHeader(stream, config, weights.SharedClassifier);
         WriteFloats(stream, weights.TokenEmbedding);

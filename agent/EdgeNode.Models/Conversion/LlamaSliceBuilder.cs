@@ -115,7 +115,22 @@ public sealed class LlamaSliceBuilder
         var qWidth = c.Heads * headSize;
         var kvWidth = c.KvHeads * headSize;
         var qkvWeight = Concat(wq, wk, wv);
-        AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qWidth + 2 * kvWidth, c.Dim, $"{p}.qkv.out");
+        var qkvOut = $"{p}.qkv.out";
+        if (w.Bq is null && w.Bk is null && w.Bv is null)
+        {
+            AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qWidth + 2 * kvWidth, c.Dim, qkvOut);
+        }
+        else
+        {
+            // Qwen2-style q/k/v biases, added before the rotary embedding and the cache write (inside GQA).
+            AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qWidth + 2 * kvWidth, c.Dim, $"{p}.qkv.matmul");
+            var bias = Concat(
+                PadBias(w.Bq, c.Heads, c.HeadSize, headSize),
+                PadBias(w.Bk, c.KvHeads, c.HeadSize, headSize),
+                PadBias(w.Bv, c.KvHeads, c.HeadSize, headSize));
+            writer.AddInitializer($"{p}.qkv.bias", [bias.Length], bias);
+            writer.AddNode("Add", [$"{p}.qkv.matmul", $"{p}.qkv.bias"], [qkvOut]);
+        }
 
         var pastKey = SliceTensorNames.PastKey(layer);
         var pastValue = SliceTensorNames.PastValue(layer);
@@ -126,7 +141,7 @@ public sealed class LlamaSliceBuilder
         writer.AddOutput(presentKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
         writer.AddOutput(presentValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
         writer.AddNode("GroupQueryAttention",
-            [$"{p}.qkv.out", "", "", pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
+            [qkvOut, "", "", pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
             [$"{p}.attn.out", presentKey, presentValue],
             MicrosoftDomain, $"{p}.attn",
             OnnxAttribute.Int("num_heads", c.Heads),
@@ -194,14 +209,14 @@ public sealed class LlamaSliceBuilder
     }
 
     /// <summary>
-    /// cos/sin tables [max_seq][head_size/2] computed in float32 exactly as the reference does
-    /// (freq = 1 / theta^(2j/head_size), angle = pos * freq), so fp32 results match bit for bit where possible.
-    /// Pairs that only exist because of head padding get cos 1, sin 0: they hold zeros and stay zeros.
+    /// cos/sin tables [max_seq][cache_head/2] from the model's rotary frequencies (theta, and Llama-3 scaling
+    /// when the config has it), angle = pos * freq in float32 as the reference computes it. Pairs that only
+    /// exist because of head padding get cos 1, sin 0: they hold zeros and stay zeros.
     /// </summary>
     private void AddRotaryCaches(OnnxModelWriter writer)
     {
         var half = AttentionLayout.CacheHeadSize(_config) / 2;
-        var realPairs = _config.HeadSize / 2;
+        var frequencies = _config.RopeFrequencies();
         var rows = _config.MaxSeqLen;
         var cos = new float[rows * half];
         var sin = new float[rows * half];
@@ -209,19 +224,25 @@ public sealed class LlamaSliceBuilder
         {
             for (var j = 0; j < half; j++)
             {
-                if (j >= realPairs)
+                if (j >= frequencies.Length)
                 {
                     cos[pos * half + j] = 1f;
                     continue;
                 }
-                var freq = 1.0f / MathF.Pow(_config.RopeTheta, 2 * j / (float)_config.HeadSize);
-                var angle = pos * freq;
+                var angle = pos * frequencies[j];
                 cos[pos * half + j] = MathF.Cos(angle);
                 sin[pos * half + j] = MathF.Sin(angle);
             }
         }
         writer.AddInitializer("rope.cos", [rows, half], cos);
         writer.AddInitializer("rope.sin", [rows, half], sin);
+    }
+
+    /// <summary>A bias of heads*headSize values (zeros when absent) in the padded head layout.</summary>
+    private static float[] PadBias(float[]? bias, int heads, int headSize, int padded)
+    {
+        bias ??= new float[heads * headSize];
+        return padded == headSize ? bias : AttentionLayout.PadHeadRows(bias, heads, headSize, padded, 1);
     }
 
     private static float[] Transpose(ReadOnlySpan<float> weight, int n, int k)

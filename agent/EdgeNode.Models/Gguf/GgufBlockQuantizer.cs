@@ -19,6 +19,9 @@ public static class GgufBlockQuantizer
         GgufTensorType.F16 => elements * 2,
         GgufTensorType.Q8_0 => RequireBlocks(elements) * Q8BlockBytes,
         GgufTensorType.Q4_0 => RequireBlocks(elements) * Q4BlockBytes,
+        GgufTensorType.BF16 => elements * 2,
+        GgufTensorType.Q4_K => GgufKQuantBlocks.RequireSuperBlocks(elements) * GgufKQuantBlocks.Q4KBlockBytes,
+        GgufTensorType.Q6_K => GgufKQuantBlocks.RequireSuperBlocks(elements) * GgufKQuantBlocks.Q6KBlockBytes,
         _ => throw new NotSupportedException($"tensor type {(int)type} is not supported"),
     };
 
@@ -43,6 +46,20 @@ public static class GgufBlockQuantizer
             case GgufTensorType.Q4_0:
                 for (var b = 0; b < RequireBlocks(values.Length); b++)
                     QuantizeQ4Block(values.Slice(b * BlockSize, BlockSize), destination.Slice(b * Q4BlockBytes, Q4BlockBytes));
+                break;
+            case GgufTensorType.Q4_K:
+                for (var b = 0; b < GgufKQuantBlocks.RequireSuperBlocks(values.Length); b++)
+                {
+                    GgufKQuantBlocks.EncodeQ4K(values.Slice(b * GgufKQuantBlocks.SuperBlockSize, GgufKQuantBlocks.SuperBlockSize),
+                        destination.Slice(b * GgufKQuantBlocks.Q4KBlockBytes, GgufKQuantBlocks.Q4KBlockBytes));
+                }
+                break;
+            case GgufTensorType.Q6_K:
+                for (var b = 0; b < GgufKQuantBlocks.RequireSuperBlocks(values.Length); b++)
+                {
+                    GgufKQuantBlocks.EncodeQ6K(values.Slice(b * GgufKQuantBlocks.SuperBlockSize, GgufKQuantBlocks.SuperBlockSize),
+                        destination.Slice(b * GgufKQuantBlocks.Q6KBlockBytes, GgufKQuantBlocks.Q6KBlockBytes));
+                }
                 break;
             default:
                 throw new NotSupportedException($"tensor type {type} is not supported");
@@ -80,6 +97,25 @@ public static class GgufBlockQuantizer
                         values[b * BlockSize + j] = ((block[2 + j] & 0x0F) - 8) * scale;
                         values[b * BlockSize + j + BlockSize / 2] = ((block[2 + j] >> 4) - 8) * scale;
                     }
+                }
+                break;
+            case GgufTensorType.BF16:
+                // bfloat16 is the top half of a float32.
+                for (var i = 0; i < values.Length; i++)
+                    values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(source[(i * 2)..]) << 16);
+                break;
+            case GgufTensorType.Q4_K:
+                for (var b = 0; b < GgufKQuantBlocks.RequireSuperBlocks(values.Length); b++)
+                {
+                    GgufKQuantBlocks.DecodeQ4K(source.Slice(b * GgufKQuantBlocks.Q4KBlockBytes, GgufKQuantBlocks.Q4KBlockBytes),
+                        values.Slice(b * GgufKQuantBlocks.SuperBlockSize, GgufKQuantBlocks.SuperBlockSize));
+                }
+                break;
+            case GgufTensorType.Q6_K:
+                for (var b = 0; b < GgufKQuantBlocks.RequireSuperBlocks(values.Length); b++)
+                {
+                    GgufKQuantBlocks.DecodeQ6K(source.Slice(b * GgufKQuantBlocks.Q6KBlockBytes, GgufKQuantBlocks.Q6KBlockBytes),
+                        values.Slice(b * GgufKQuantBlocks.SuperBlockSize, GgufKQuantBlocks.SuperBlockSize));
                 }
                 break;
             default:

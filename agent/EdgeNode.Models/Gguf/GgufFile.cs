@@ -69,7 +69,7 @@ public sealed class GgufFile
                     dimensions[d] = (long)input.ReadUInt64();
                 var type = (GgufTensorType)input.ReadUInt32();
                 if (!Enum.IsDefined(type))
-                    throw new ModelFormatException($"{fileName}: tensor {name} has ggml type {(int)type}, which this reader does not handle (F32, F16, Q4_0, Q8_0)");
+                    throw new ModelFormatException($"{fileName}: tensor {name} has ggml type {(int)type}, which this reader does not handle (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K); re-quantize the model to one of those");
                 tensors.Add(new GgufTensorInfo(name, dimensions, type, (long)input.ReadUInt64()));
             }
 

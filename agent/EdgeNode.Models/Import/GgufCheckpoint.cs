@@ -1,0 +1,137 @@
+using EdgeNode.Models.Gguf;
+
+namespace EdgeNode.Models.Import;
+
+/// <summary>
+/// Reads a llama.cpp GGUF model (architectures "llama", which covers Mistral, and "qwen2") into float32 weights,
+/// dequantizing F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K. The tokenizer inside the file is left alone.
+/// </summary>
+public static class GgufCheckpoint
+{
+    public static LlamaWeights Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var fileName = Path.GetFileName(path);
+        var file = GgufFile.Open(path);
+        var architecture = file.Metadata.TryGetValue("general.architecture", out var a) ? a as string : null;
+        // llama.cpp's converter permutes llama's Q/K rows to adjacent pairs already; qwen2 keeps Hugging Face's rotate-half
+        // order (its "neox" rope), so those rows are permuted here.
+        var rotateHalf = architecture switch
+        {
+            "llama" => false,
+            "qwen2" => true,
+            _ => throw new ModelFormatException(
+                $"{fileName}: general.architecture = {architecture ?? "(missing)"}; expected llama (Llama, Mistral, TinyLlama, SmolLM2) or qwen2 — " +
+                "this model family is not supported"),
+        };
+        var config = ReadConfig(file, fileName, architecture!);
+        if (file.Tensors.Any(t => t.Name == "rope_freqs.weight"))
+        {
+            throw new ModelFormatException(
+                $"{fileName}: tensor rope_freqs.weight holds per-frequency RoPE factors (Llama 3.1+ long-context scaling as llama.cpp " +
+                "stores it), which the GGUF importer does not map yet — import the model from its Hugging Face folder instead");
+        }
+        if (file.Tensors.Any(t => t.Name.EndsWith("attn_q_norm.weight", StringComparison.Ordinal)))
+            throw new ModelFormatException($"{fileName}: tensor attn_q_norm.weight is a per-head query RMSNorm (Qwen3 style), which EdgeNode does not support yet");
+
+        var byName = file.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        bool Has(string name) => byName.ContainsKey(name);
+        float[] Read(string name, long rowLength, long rows)
+        {
+            if (!byName.TryGetValue(name, out var info))
+                throw new ModelFormatException($"{fileName}: tensor {name} is missing; expected for a {config.Layers}-layer {architecture} model — the file is incomplete or not a {architecture} model");
+            long[] expected = rows == 1 ? [rowLength] : [rowLength, rows];
+            if (!info.Dimensions.SequenceEqual(expected))
+            {
+                throw new ModelFormatException(
+                    $"{fileName}: tensor {name} has ggml dimensions [{string.Join(", ", info.Dimensions)}], expected [{string.Join(", ", expected)}] " +
+                    "from the metadata; the file is corrupt or its metadata does not match — fetch it again");
+            }
+            return file.ReadTensorFloats(info);
+        }
+        float[] RopeRows(float[] values, int heads, int rowLength) =>
+            rotateHalf ? RotaryLayout.HalvesToInterleaved(values, heads, config.HeadSize, rowLength) : values;
+
+        long dim = config.Dim, kvDim = config.KvDim, hidden = config.HiddenDim;
+        var embedding = Read("token_embd.weight", dim, config.VocabSize);
+        var layers = new LayerWeights[config.Layers];
+        for (var l = 0; l < layers.Length; l++)
+        {
+            var p = $"blk.{l}.";
+            var hasBias = Has(p + "attn_q.bias");
+            layers[l] = new LayerWeights
+            {
+                RmsAtt = Read(p + "attn_norm.weight", dim, 1),
+                Wq = RopeRows(Read(p + "attn_q.weight", dim, dim), config.Heads, config.Dim),
+                Wk = RopeRows(Read(p + "attn_k.weight", dim, kvDim), config.KvHeads, config.Dim),
+                Wv = Read(p + "attn_v.weight", dim, kvDim),
+                Wo = Read(p + "attn_output.weight", dim, dim),
+                RmsFfn = Read(p + "ffn_norm.weight", dim, 1),
+                W1 = Read(p + "ffn_gate.weight", dim, hidden),
+                W2 = Read(p + "ffn_down.weight", hidden, dim),
+                W3 = Read(p + "ffn_up.weight", dim, hidden),
+                Bq = hasBias ? RopeRows(Read(p + "attn_q.bias", dim, 1), config.Heads, 1) : null,
+                Bk = hasBias ? RopeRows(Read(p + "attn_k.bias", kvDim, 1), config.KvHeads, 1) : null,
+                Bv = hasBias ? Read(p + "attn_v.bias", kvDim, 1) : null,
+            };
+        }
+        var rmsFinal = Read("output_norm.weight", dim, 1);
+        // A tied classifier has no tensor of its own; llama.cpp then uses token_embd.weight.
+        var classifier = Has("output.weight") ? Read("output.weight", dim, config.VocabSize) : embedding;
+        return new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
+    }
+
+    private static LlamaConfig ReadConfig(GgufFile file, string fileName, string architecture)
+    {
+        var metadata = file.Metadata;
+        long? Optional(string key)
+        {
+            if (!metadata.TryGetValue(architecture + "." + key, out var value))
+                return null;
+            return value switch
+            {
+                uint v => v, int v => v, ulong v => (long)v, long v => v, ushort v => v, short v => v, byte v => v, sbyte v => v,
+                _ => throw new ModelFormatException($"{fileName}: metadata key {architecture}.{key} is {value.GetType().Name}, expected an integer; the file is corrupt"),
+            };
+        }
+        int Required(string key) => (int)(Optional(key)
+            ?? throw new ModelFormatException($"{fileName}: metadata key {architecture}.{key} is missing; it is required for a {architecture} model — convert the model again with a current llama.cpp"));
+        float? OptionalFloat(string key) => metadata.TryGetValue(architecture + "." + key, out var value)
+            ? value switch
+            {
+                float f => f,
+                double d => (float)d,
+                _ => throw new ModelFormatException($"{fileName}: metadata key {architecture}.{key} is {value.GetType().Name}, expected a float; the file is corrupt"),
+            }
+            : null;
+
+        var dim = Required("embedding_length");
+        var heads = Required("attention.head_count");
+        var kvHeads = (int)(Optional("attention.head_count_kv") ?? heads);
+        if (heads <= 0 || dim % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0)
+        {
+            throw new ModelFormatException(
+                $"{fileName}: {architecture}.attention.head_count = {heads} and head_count_kv = {kvHeads} do not divide embedding_length = {dim} " +
+                "evenly; the metadata is corrupt");
+        }
+        if (Optional("rope.dimension_count") is { } ropeDims && ropeDims != dim / heads)
+        {
+            throw new ModelFormatException(
+                $"{fileName}: {architecture}.rope.dimension_count = {ropeDims}, expected the head size {dim / heads}; partial RoPE is not supported");
+        }
+        if (metadata.TryGetValue(architecture + ".rope.scaling.type", out var scaling) && scaling is string kind && kind != "none")
+            throw new ModelFormatException($"{fileName}: {architecture}.rope.scaling.type = {kind}; RoPE scaling in GGUF files is not supported yet — import the Hugging Face folder instead");
+
+        var embedding = file.Tensors.FirstOrDefault(t => t.Name == "token_embd.weight")
+            ?? throw new ModelFormatException($"{fileName}: tensor token_embd.weight is missing; the file is not a complete model");
+        if (embedding.Dimensions.Count != 2)
+            throw new ModelFormatException($"{fileName}: tensor token_embd.weight has {embedding.Dimensions.Count} dimensions, expected 2; the file is corrupt");
+        var vocab = (int)embedding.Dimensions[1];
+
+        return new LlamaConfig(dim, Required("feed_forward_length"), Required("block_count"), heads, kvHeads, vocab, Required("context_length"))
+        {
+            RopeTheta = OptionalFloat("rope.freq_base") ?? 10000f,
+            NormEps = OptionalFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
+        };
+    }
+}
