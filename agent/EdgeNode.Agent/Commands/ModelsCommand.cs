@@ -1,4 +1,7 @@
 using EdgeNode.Agent.Cli;
+using EdgeNode.Inference.Evaluation;
+using EdgeNode.Inference.Runtime;
+using EdgeNode.Inference.Sessions;
 using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Gguf;
@@ -19,6 +22,7 @@ public static class ModelsCommand
           pull NAME [--dir DIR]                 (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
           export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
+          eval --model M --text FILE [--precision P] [--window N]   perplexity on a text (teacher forcing)
         """;
 
     public static string Help => Usage;
@@ -26,7 +30,7 @@ public static class ModelsCommand
     public static int Run(string[] args)
     {
         if (args.Length == 0)
-            throw new UsageException("edgenode models needs a verb: convert, list, pull, synth or export-gguf");
+            throw new UsageException("edgenode models needs a verb: convert, list, pull, synth, export-gguf or eval");
         var rest = args[1..];
         return args[0] switch
         {
@@ -35,7 +39,8 @@ public static class ModelsCommand
             "pull" => Pull(new ArgumentReader("models pull", rest)),
             "synth" => Synth(new ArgumentReader("models synth", rest)),
             "export-gguf" => ExportGguf(new ArgumentReader("models export-gguf", rest)),
-            _ => throw new UsageException($"unknown verb 'models {args[0]}'; use convert, list, pull, synth or export-gguf"),
+            "eval" => Eval(new ArgumentReader("models eval", rest)),
+            _ => throw new UsageException($"unknown verb 'models {args[0]}'; use convert, list, pull, synth, export-gguf or eval"),
         };
     }
 
@@ -115,6 +120,26 @@ public static class ModelsCommand
             throw new UsageException($"unknown shape '{shape}'; known: {string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}");
         SyntheticCheckpoints.WriteModelDirectory(shape, seed, outDir, tokenizer, new PercentProgress(Console.Error, $"edgenode: synth {shape}"));
         Console.Out.WriteLine($"{outDir}: random weights at the shape of {shape} (seed {seed})");
+        return 0;
+    }
+
+    private static int Eval(ArgumentReader args)
+    {
+        var model = args.Required("model", "<dir|checkpoint|name>");
+        var textPath = args.Required("text", "FILE");
+        var tokenizer = args.String("tokenizer");
+        var window = args.Int("window", 0, 0);
+        var (conversion, precision) = ConversionArguments.Read(args);
+        var inference = InferenceArguments.Read(args);
+        args.RejectUnknown();
+        if (!File.Exists(textPath))
+            throw new FileNotFoundException($"evaluation text {textPath} not found");
+        using var runtime = new InferenceRuntime(inference);
+        var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
+        using var local = LocalModel.Load(runtime, folder, tokenizer);
+        var result = PerplexityEvaluator.Evaluate(local, File.ReadAllText(textPath), window);
+        Console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"perplexity {result.Perplexity:F3} (mean NLL {result.MeanNegativeLogLikelihood:F4} over {result.ScoredTokens} tokens, {result.Windows} windows; {local.Manifest.Precision})"));
         return 0;
     }
 

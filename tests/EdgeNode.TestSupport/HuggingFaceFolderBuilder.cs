@@ -1,14 +1,15 @@
 using System.Text.Json;
+using EdgeNode.Models;
 using EdgeNode.Models.Import;
 using EdgeNode.Models.Safetensors;
 
-namespace EdgeNode.Models.Tests.Import;
+namespace EdgeNode.TestSupport;
 
 /// <summary>
 /// Writes a Hugging Face model folder from weights in EdgeNode's layout: Wq/Wk (and biases) go back to rotate-half row
 /// order, tensors get Hugging Face names. Returns the tensors as written, for a rotate-half forward pass to run on.
 /// </summary>
-internal static class HuggingFaceFolderBuilder
+public static class HuggingFaceFolderBuilder
 {
     public static Dictionary<string, float[]> Write(string folder, LlamaWeights weights, string architecture,
         Action<Utf8JsonWriter>? extraConfig = null, bool tie = false, string dtype = "F32", int shards = 1, bool writeLmHead = true)

@@ -1,0 +1,57 @@
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models.Tokenizers;
+
+namespace EdgeNode.Inference.Evaluation;
+
+/// <summary>Perplexity of a model on a text, and the numbers behind it.</summary>
+public sealed record PerplexityResult(double Perplexity, double MeanNegativeLogLikelihood, int ScoredTokens, int Windows);
+
+/// <summary>
+/// Teacher-forced perplexity: the text is cut into windows that fit the context, each window starts from
+/// BOS and is run in one call that returns the logits of every position, and each next token is scored
+/// with log-softmax in double precision. Windows do not overlap, so every token is scored once.
+/// </summary>
+public static class PerplexityEvaluator
+{
+    public static PerplexityResult Evaluate(LocalModel model, string text, int window = 0)
+    {
+        var tokens = model.Tokenizer.Encode(text, addBos: false);
+        if (tokens.Length < 2)
+            throw new ArgumentException("the evaluation text needs at least two tokens");
+        var context = window > 0 ? Math.Min(window, model.Config.MaxSeqLen) : model.Config.MaxSeqLen;
+        var span = context - 1; // one position for BOS
+        var vocab = model.Config.VocabSize;
+        double nll = 0;
+        var scored = 0;
+        var windows = 0;
+        for (var start = 0; start < tokens.Length; start += span)
+        {
+            var count = Math.Min(span, tokens.Length - start);
+            var input = new int[count + 1];
+            input[0] = Llama2cTokenizer.Bos;
+            Array.Copy(tokens, start, input, 1, count);
+            using var state = model.CreateState(input.Length);
+            // Logits at position p predict input[p + 1]; the last position predicts nothing in this window.
+            var logits = model.Forward(input.AsSpan(0, input.Length - 1), state, allPositions: true);
+            for (var p = 0; p < input.Length - 1; p++)
+            {
+                nll -= LogSoftmaxAt(logits.Slice(p * vocab, vocab), input[p + 1]);
+                scored++;
+            }
+            windows++;
+        }
+        var mean = nll / scored;
+        return new PerplexityResult(Math.Exp(mean), mean, scored, windows);
+    }
+
+    private static double LogSoftmaxAt(ReadOnlySpan<float> logits, int target)
+    {
+        double max = double.NegativeInfinity;
+        foreach (var v in logits)
+            max = Math.Max(max, v);
+        double sum = 0;
+        foreach (var v in logits)
+            sum += Math.Exp(v - max);
+        return logits[target] - max - Math.Log(sum);
+    }
+}
