@@ -1,19 +1,16 @@
 using System.Security.Cryptography;
 using System.Text;
-using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Agent.Cli;
 
 /// <summary>
 /// Turns what a user passes as --model into a folder of ONNX slices: a converted folder (has
-/// manifest.json) is used as it is; a llama2.c checkpoint, or a folder holding one, is converted once
-/// into EDGENODE_HOME/converted and reused; a bare name is looked up among pulled models.
+/// manifest.json) is used as it is; a checkpoint in any format <see cref="CheckpointSource"/> reads is
+/// converted once into EDGENODE_HOME/converted and reused; a bare name is looked up among pulled models.
 /// </summary>
 public static class ModelResolver
 {
-    private static readonly string[] s_tokenizerNames = ["tokenizer.bin", "tok512.bin"];
-
     public static string Resolve(string model, string? tokenizer, WeightPrecision? precision, ConversionOptions conversion, TextWriter log)
     {
         var path = model;
@@ -33,51 +30,47 @@ public static class ModelResolver
             return path;
         }
 
-        var checkpoint = Directory.Exists(path) ? FindCheckpoint(path) : path;
-        var tokenizerPath = tokenizer ?? FindTokenizer(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!)
-            ?? throw new FileNotFoundException($"no tokenizer beside {checkpoint} (looked for {string.Join(", ", s_tokenizerNames)}); pass --tokenizer FILE");
-        if (!File.Exists(tokenizerPath))
-            throw new FileNotFoundException($"tokenizer {tokenizerPath} not found");
-        var options = conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = Path.GetFileNameWithoutExtension(checkpoint) };
-        var chosen = options.Precision;
-        var target = Path.Combine(AgentPaths.Converted, CacheKey(checkpoint, tokenizerPath, options));
+        var source = CheckpointSource.Open(path, tokenizer);
+        var options = conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = source.Name };
+        var target = Path.Combine(AgentPaths.Converted, CacheKey(source, options));
         if (File.Exists(Path.Combine(target, ModelManifest.FileName)))
             return target;
-
-        var staging = target + ".partial";
-        if (Directory.Exists(staging))
-            Directory.Delete(staging, recursive: true);
-        ModelConverter.Convert(checkpoint, tokenizerPath, staging,
-            options,
-            new LineProgress(log, "edgenode:   ", $"edgenode: converting {checkpoint} to ONNX ({chosen.ToName()}) into {target}"));
-        if (Directory.Exists(target))
-            Directory.Delete(target, recursive: true);
-        Directory.Move(staging, target);
+        Convert(source, target, options, log);
         return target;
     }
 
-    private static string FindCheckpoint(string folder)
+    /// <summary>Converts <paramref name="source"/> into <paramref name="target"/> through a staging folder, so a failed run leaves nothing half-written.</summary>
+    public static ModelManifest Convert(CheckpointSource source, string target, ConversionOptions options, TextWriter log)
     {
-        var candidates = Directory.GetFiles(folder, "*.bin")
-            .Where(f => !s_tokenizerNames.Contains(Path.GetFileName(f)) && new FileInfo(f).Length > 28)
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        return candidates.Count switch
+        var staging = target.TrimEnd('/') + ".partial";
+        var scratch = staging + ".scratch";
+        foreach (var dir in new[] { staging, scratch })
         {
-            0 => throw new FileNotFoundException($"{folder} holds neither manifest.json (a converted model) nor a llama2.c checkpoint (*.bin)"),
-            1 => candidates[0],
-            _ => throw new ArgumentException($"{folder} holds several checkpoints ({string.Join(", ", candidates.Select(Path.GetFileName))}); pass the one you want"),
-        };
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var weights = source.ReadWeights();
+            var manifest = ModelConverter.Convert(weights, source.TokenizerPath(scratch), staging, options,
+                new LineProgress(log, "edgenode:   ", $"edgenode: converting {source.Name} ({source.Format}) to ONNX ({options.Precision.ToName()}) into {target}"));
+            if (Directory.Exists(target))
+                Directory.Delete(target, recursive: true);
+            Directory.Move(staging, target);
+            return manifest;
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
     }
 
-    private static string? FindTokenizer(string folder) =>
-        s_tokenizerNames.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
-
     /// <summary>name-hash-precision, where the hash covers the files' paths, sizes and times (cheap, and changes when they do).</summary>
-    private static string CacheKey(string checkpoint, string tokenizer, ConversionOptions options)
+    private static string CacheKey(CheckpointSource source, ConversionOptions options)
     {
         var identity = new StringBuilder();
-        foreach (var file in new[] { checkpoint, tokenizer })
+        foreach (var file in source.Files)
         {
             var info = new FileInfo(file);
             identity.Append(info.FullName).Append('|').Append(info.Length).Append('|').Append(info.LastWriteTimeUtc.Ticks).Append('\n');
@@ -85,8 +78,8 @@ public static class ModelResolver
         var precision = options.Precision;
         identity.Append(precision.ToName());
         if (precision != WeightPrecision.Fp32)
-            identity.Append('|').Append(options.EffectiveBlockSize).Append('|').Append(options.AccuracyLevel);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..12];
-        return $"{Path.GetFileNameWithoutExtension(checkpoint)}-{hash}-{precision.ToName()}";
+            identity.Append('|').Append(options.EffectiveBlockSize).Append('|').Append(options.AccuracyLevel).Append('|').Append(options.Asymmetric);
+        var hash = System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..12];
+        return $"{source.Name}-{hash}-{precision.ToName()}";
     }
 }

@@ -217,13 +217,16 @@ public static class BenchCommand
     }
 
     /// <summary>BOS + a fixed English text, repeated to the wanted length.</summary>
-    private static int[] BenchPrompt(Llama2cTokenizer tokenizer, int length, int vocab)
+    /// <summary>The family's start of text, then a fixed English text repeated to the wanted length.</summary>
+    private static int[] BenchPrompt(ITextTokenizer tokenizer, int length, int vocab)
     {
-        var text = tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends and her dog. ", addBos: false);
+        var start = tokenizer.Encode(string.Empty, addSpecialTokens: true);
+        var text = tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends and her dog. ", addSpecialTokens: false);
         var prompt = new int[length];
-        prompt[0] = Llama2cTokenizer.Bos;
-        for (var i = 1; i < length; i++)
-            prompt[i] = text[(i - 1) % text.Length] % vocab;
+        var head = Math.Min(start.Length, length);
+        start.AsSpan(0, head).CopyTo(prompt);
+        for (var i = head; i < length; i++)
+            prompt[i] = text[(i - head) % text.Length] % vocab;
         return prompt;
     }
 
@@ -280,29 +283,21 @@ public static class BenchCommand
 
     private static string ExportGguf(string model, string? tokenizer, WeightPrecision precision, TextWriter log)
     {
-        var checkpoint = Directory.Exists(model)
-            ? Directory.GetFiles(model, "*.bin").FirstOrDefault(f => Path.GetFileName(f) is not ("tokenizer.bin" or "tok512.bin"))
-            : model;
-        if (checkpoint is null || !File.Exists(checkpoint))
-            throw new FileNotFoundException($"no llama2.c checkpoint in {model} to export for node-llama-cpp; pass --gguf F or --no-peer");
+        var source = CheckpointSource.Open(model, tokenizer);
         var type = precision switch
         {
             WeightPrecision.Int8 => GgufTensorType.Q8_0,
             WeightPrecision.Int4 => GgufTensorType.Q4_0,
             _ => GgufTensorType.F32,
         };
-        var info = new FileInfo(checkpoint);
+        var first = new FileInfo(source.Files[0]);
         var dir = Path.Combine(AgentPaths.Home, "gguf");
         Directory.CreateDirectory(dir);
-        var target = Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(checkpoint)}-{info.Length:x}-{info.LastWriteTimeUtc.Ticks:x}-{type.ToString().ToLowerInvariant()}.gguf");
+        var target = Path.Combine(dir, $"{source.Name}-{first.Length:x}-{first.LastWriteTimeUtc.Ticks:x}-{type.ToString().ToLowerInvariant()}.gguf");
         if (File.Exists(target))
             return target;
-        log.WriteLine($"edgenode bench: exporting {checkpoint} as GGUF {type} for node-llama-cpp");
-        var weights = Llama2cCheckpoint.Read(checkpoint);
-        var tokPath = tokenizer ?? new[] { "tokenizer.bin", "tok512.bin" }.Select(n => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, n)).FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException($"no tokenizer beside {checkpoint}; pass --tokenizer F");
-        GgufExporter.Export(weights, Llama2cTokenizer.Load(tokPath, weights.Config.VocabSize), target + ".partial", type);
-        File.Move(target + ".partial", target, overwrite: true);
+        log.WriteLine($"edgenode bench: exporting {source.Name} as GGUF {type} for node-llama-cpp");
+        GgufExport.Write(source, target, type, log);
         return target;
     }
 

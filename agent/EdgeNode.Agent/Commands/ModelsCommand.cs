@@ -17,7 +17,7 @@ public static class ModelsCommand
     private const string Usage = """
         usage: edgenode models <convert|list|pull|synth|export-gguf> [options]
 
-          convert <checkpoint> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--accuracy-level A] [--layers a:b[,b:c]]
+          convert <model.bin|model.gguf|hf-folder> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--accuracy-level A] [--layers a:b[,b:c]]
           list
           pull NAME [--dir DIR]                 (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
@@ -51,14 +51,13 @@ public static class ModelsCommand
         var (conversion, _) = ConversionArguments.Read(args);
         var layersText = args.String("layers");
         args.RejectUnknown(maxPositionals: 1);
-        var checkpoint = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models convert needs the checkpoint: edgenode models convert <checkpoint> --out DIR");
-        if (!File.Exists(checkpoint))
-            throw new FileNotFoundException($"checkpoint {checkpoint} not found");
-        tokenizer ??= FindTokenizerBeside(checkpoint);
+        var input = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models convert needs the checkpoint: edgenode models convert <model.bin|model.gguf|hf-folder> --out DIR");
+        // Never overwrite a folder that holds something other than an earlier conversion.
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, ModelManifest.FileName)))
+            throw new ArgumentException($"--out {outDir} exists and is not an earlier conversion; choose an empty or new folder");
+        var source = CheckpointSource.Open(input, tokenizer);
         var ranges = layersText is null ? null : ModelConverter.ParseLayerRanges(layersText);
-        var manifest = ModelConverter.Convert(checkpoint, tokenizer, outDir,
-            conversion with { LayerRanges = ranges, Name = Path.GetFileNameWithoutExtension(checkpoint) },
-            new LineProgress(Console.Error, "edgenode: "));
+        var manifest = ModelResolver.Convert(source, outDir, conversion with { LayerRanges = ranges, Name = source.Name }, Console.Error);
         foreach (var file in manifest.Files)
             Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");
         return 0;
@@ -149,7 +148,7 @@ public static class ModelsCommand
         var tokenizer = args.String("tokenizer");
         var typeText = (args.String("type") ?? "f32").ToLowerInvariant();
         args.RejectUnknown(maxPositionals: 1);
-        var checkpoint = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models export-gguf needs the checkpoint: edgenode models export-gguf <checkpoint> --out F.gguf");
+        var input = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models export-gguf needs the checkpoint: edgenode models export-gguf <checkpoint> --out F.gguf");
         var type = typeText switch
         {
             "f32" => GgufTensorType.F32,
@@ -157,23 +156,9 @@ public static class ModelsCommand
             "q4_0" => GgufTensorType.Q4_0,
             _ => throw new UsageException($"--type '{typeText}' is not one of f32, q8_0, q4_0"),
         };
-        var weights = Llama2cCheckpoint.Read(checkpoint);
-        var tok = Llama2cTokenizer.Load(tokenizer ?? FindTokenizerBeside(checkpoint), weights.Config.VocabSize);
-        GgufExporter.Export(weights, tok, outPath, type, new PercentProgress(Console.Error, $"edgenode: export {type}"), Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpoint))));
+        GgufExport.Write(CheckpointSource.Open(input, tokenizer), outPath, type, Console.Error);
         Console.Out.WriteLine(outPath);
         return 0;
-    }
-
-    private static string FindTokenizerBeside(string checkpoint)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
-        foreach (var name in new[] { "tokenizer.bin", "tok512.bin" })
-        {
-            var path = Path.Combine(dir, name);
-            if (File.Exists(path))
-                return path;
-        }
-        throw new FileNotFoundException($"no tokenizer beside {checkpoint} (looked for tokenizer.bin, tok512.bin); pass --tokenizer FILE");
     }
 
     /// <summary>The Llama-2 tokenizer for synthetic shapes: EDGENODE_LLAMA2_TOKENIZER, else a pulled or shared copy.</summary>

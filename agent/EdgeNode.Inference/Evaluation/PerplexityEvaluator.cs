@@ -7,29 +7,35 @@ namespace EdgeNode.Inference.Evaluation;
 public sealed record PerplexityResult(double Perplexity, double MeanNegativeLogLikelihood, int ScoredTokens, int Windows);
 
 /// <summary>
-/// Teacher-forced perplexity: the text is cut into windows that fit the context, each window starts from
-/// BOS and is run in one call that returns the logits of every position, and each next token is scored
+/// Teacher-forced perplexity: the text is cut into windows that fit the context, each window starts the
+/// way the tokenizer starts a text and is run in one call that returns the logits of every position, and each next token is scored
 /// with log-softmax in double precision. Windows do not overlap, so every token is scored once.
 /// </summary>
 public static class PerplexityEvaluator
 {
     public static PerplexityResult Evaluate(LocalModel model, string text, int window = 0)
     {
-        var tokens = model.Tokenizer.Encode(text, addBos: false);
+        var tokens = model.Tokenizer.Encode(text, addSpecialTokens: false);
+        // Each window starts the way the family starts a text (BOS for Llama-family tokenizers); a family
+        // with no start token uses the window's first token as context and does not score it.
+        var start = model.Tokenizer.Encode(string.Empty, addSpecialTokens: true);
         if (tokens.Length < 2)
             throw new ArgumentException("the evaluation text needs at least two tokens");
         var context = window > 0 ? Math.Min(window, model.Config.MaxSeqLen) : model.Config.MaxSeqLen;
-        var span = context - 1; // one position for BOS
+        var prefix = start.Length > 0 ? start[..1] : [];
+        var span = context - prefix.Length;
         var vocab = model.Config.VocabSize;
         double nll = 0;
         var scored = 0;
         var windows = 0;
-        for (var start = 0; start < tokens.Length; start += span)
+        for (var offset = 0; offset < tokens.Length; offset += span)
         {
-            var count = Math.Min(span, tokens.Length - start);
-            var input = new int[count + 1];
-            input[0] = Llama2cTokenizer.Bos;
-            Array.Copy(tokens, start, input, 1, count);
+            var count = Math.Min(span, tokens.Length - offset);
+            if (count + prefix.Length < 2)
+                break;
+            var input = new int[count + prefix.Length];
+            prefix.CopyTo(input, 0);
+            Array.Copy(tokens, offset, input, prefix.Length, count);
             using var state = model.CreateState(input.Length);
             // Logits at position p predict input[p + 1]; the last position predicts nothing in this window.
             var logits = model.Forward(input.AsSpan(0, input.Length - 1), state, allPositions: true);

@@ -7,8 +7,8 @@ namespace EdgeNode.Inference.Generation;
 
 /// <summary>
 /// Prefill in one run, then decode token by token with the KV cache kept in place, streaming text as
-/// whole UTF-8 characters. Stops at BOS/EOS (llama2.c models end a story with BOS), at MaxTokens, at a
-/// stop text, at a full context or on cancellation.
+/// whole UTF-8 characters. Stops at the tokenizer's end-of-text ids (llama2.c models also end a story with
+/// BOS), at MaxTokens, at a stop text, at a full context or on cancellation.
 /// </summary>
 public sealed class TextGenerator
 {
@@ -31,7 +31,8 @@ public sealed class TextGenerator
 
         var sampler = new TokenSampler(options.Sampling);
         using var state = _model.CreateState(capacity);
-        var text = new TokenTextStream(_model.Tokenizer, promptTokens[^1]);
+        var text = _model.Tokenizer.CreateDecoder(promptTokens[^1]);
+        var stopTokens = _model.Tokenizer.StopTokens;
         var generated = new List<int>(Math.Min(options.MaxTokens, capacity));
         var history = new List<int>(promptTokens);
         var output = new System.Text.StringBuilder();
@@ -59,7 +60,7 @@ public sealed class TextGenerator
             var next = sampler.Sample(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
             if (generated.Count == 0)
                 prefill = clock.Elapsed;
-            if (next is Llama2cTokenizer.Bos or Llama2cTokenizer.Eos)
+            if (stopTokens.Contains(next))
             {
                 stop = StopReason.EndOfText;
                 break;

@@ -15,7 +15,7 @@ public sealed class LocalModel : IDisposable
     private readonly SliceSession[] _layers;
     private readonly SliceSession _head;
 
-    private LocalModel(string folder, ModelManifest manifest, LlamaConfig config, Llama2cTokenizer tokenizer, SliceSession embed, SliceSession[] layers, SliceSession head)
+    private LocalModel(string folder, ModelManifest manifest, LlamaConfig config, ITextTokenizer tokenizer, SliceSession embed, SliceSession[] layers, SliceSession head)
     {
         Folder = folder;
         Manifest = manifest;
@@ -29,13 +29,13 @@ public sealed class LocalModel : IDisposable
     public string Folder { get; }
     public ModelManifest Manifest { get; }
     public LlamaConfig Config { get; }
-    public Llama2cTokenizer Tokenizer { get; }
+    public ITextTokenizer Tokenizer { get; }
 
     public static LocalModel Load(InferenceRuntime runtime, string folder, string? tokenizerPath = null)
     {
         var manifest = ModelManifest.Load(folder);
         var config = manifest.ToLlamaConfig();
-        var tokenizer = Llama2cTokenizer.Load(tokenizerPath ?? Path.Combine(folder, manifest.Tokenizer), config.VocabSize);
+        var tokenizer = TextTokenizerLoader.Load(tokenizerPath ?? Path.Combine(folder, manifest.Tokenizer), config.VocabSize);
         var embedSlice = manifest.Slices.Find(s => s.Embed && !s.Head && s.EndLayer == 0)
             ?? throw new ModelFormatException($"{folder}: manifest has no embed slice");
         var headSlice = manifest.Slices.Find(s => s.Head && !s.Embed && s.FirstLayer == config.Layers)

@@ -1,14 +1,19 @@
+using EdgeNode.Models.Conversion.Quantization;
+
 namespace EdgeNode.Models.Conversion;
 
 /// <summary>
-/// Round-to-nearest symmetric block quantization into the layout of com.microsoft MatMulNBits:
-/// B is [N][k_blocks][block_size * bits / 8] bytes, scales are [N][k_blocks] floats, and with no
-/// zero_points input the kernel subtracts 2^(bits-1). A row whose length K is not a multiple of the
-/// block size is padded with zeros in its last block (the kernel reads K, not the padding).
+/// Round-to-nearest block quantization into the layout of com.microsoft MatMulNBits: B is
+/// [N][k_blocks][block_size * bits / 8] bytes and scales are [N][k_blocks] floats. Symmetric blocks have no
+/// zero_points input, so the kernel subtracts 2^(bits-1). Asymmetric blocks map each block's [min, max] onto the
+/// full code range and carry a uint8 zero point per block, packed as MatMulNBits reads it: [N][ceil(k_blocks * bits
+/// / 8)] bytes, two 4-bit zero points per byte (block 2j in the low nibble) or one 8-bit zero point per byte. A row
+/// whose length K is not a multiple of the block size is padded in its last block with the code for zero (the kernel
+/// reads K, not the padding).
 /// </summary>
 public sealed class BlockQuantizer
 {
-    public BlockQuantizer(int bits, int blockSize)
+    public BlockQuantizer(int bits, int blockSize, bool asymmetric = false)
     {
         if (bits is not (4 or 8))
             throw new ArgumentOutOfRangeException(nameof(bits), bits, "MatMulNBits weights here are 4 or 8 bits");
@@ -16,10 +21,14 @@ public sealed class BlockQuantizer
             throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "block size must be a power of two >= 16 (e.g. 32, 64, 128)");
         Bits = bits;
         BlockSize = blockSize;
+        Asymmetric = asymmetric;
     }
 
     public int Bits { get; }
     public int BlockSize { get; }
+
+    /// <summary>Per-block min/max with a zero point, instead of a scale around zero.</summary>
+    public bool Asymmetric { get; }
 
     public int BlocksPerRow(int k) => (k + BlockSize - 1) / BlockSize;
 
@@ -33,8 +42,8 @@ public sealed class BlockQuantizer
         var blocks = BlocksPerRow(k);
         var packed = new byte[(long)n * blocks * BlobBytes];
         var scales = new float[(long)n * blocks];
-        var qmax = (1 << (Bits - 1)) - 1;      // 7 or 127
-        var zero = 1 << (Bits - 1);            // 8 or 128: MatMulNBits' default zero point
+        var zeroPointBytes = QuantizedMatrix.ZeroPointBytesPerRow(blocks, Bits);
+        var zeroPoints = Asymmetric ? new byte[(long)n * zeroPointBytes] : null;
         for (var row = 0; row < n; row++)
         {
             var src = weights.Slice(row * k, k);
@@ -43,59 +52,55 @@ public sealed class BlockQuantizer
                 var start = b * BlockSize;
                 var len = Math.Min(BlockSize, k - start);
                 var block = src.Slice(start, len);
-                // Scale from the value of largest magnitude, keeping its sign, so that value maps to
-                // -2^(bits-1) exactly and the positive side gets the one code less: the same trick
-                // that makes symmetric 4-bit use all 16 codes.
-                float signedMax = 0;
-                foreach (var v in block)
-                {
-                    if (MathF.Abs(v) > MathF.Abs(signedMax))
-                        signedMax = v;
-                }
-                var scale = signedMax / -(qmax + 1);
-                var inverse = scale == 0 ? 0 : 1f / scale;
+                var (scale, zero) = Asymmetric ? AsymmetricParameters(block) : SymmetricParameters(block);
                 scales[(long)row * blocks + b] = scale;
+                if (zeroPoints is not null)
+                    QuantizedMatrix.StoreCode(zeroPoints.AsSpan((int)((long)row * zeroPointBytes), zeroPointBytes), b, zero, Bits);
+                var inverse = scale == 0 ? 0 : 1f / scale;
+                var maxCode = (1 << Bits) - 1;
                 var blob = packed.AsSpan((int)(((long)row * blocks + b) * BlobBytes), BlobBytes);
                 for (var i = 0; i < len; i++)
                 {
-                    var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.AwayFromZero);
-                    q = Math.Clamp(q, -(qmax + 1), qmax) + zero;
-                    Store(blob, i, q);
+                    var q = (int)MathF.Round(block[i] * inverse, MidpointRounding.AwayFromZero) + zero;
+                    QuantizedMatrix.StoreCode(blob, i, Math.Clamp(q, 0, maxCode), Bits);
                 }
                 for (var i = len; i < BlockSize; i++)
-                    Store(blob, i, zero);
+                    QuantizedMatrix.StoreCode(blob, i, zero, Bits);
             }
         }
-        return new QuantizedMatrix(n, k, Bits, BlockSize, packed, scales);
+        return new QuantizedMatrix(n, k, Bits, BlockSize, packed, scales, zeroPoints);
     }
 
-    private void Store(Span<byte> blob, int index, int code)
+    private (float Scale, int Zero) SymmetricParameters(ReadOnlySpan<float> block)
     {
-        if (Bits == 8)
+        // Scale from the value of largest magnitude, keeping its sign, so that value maps to -2^(bits-1) exactly and
+        // the positive side gets the one code less: the same trick that makes symmetric 4-bit use all 16 codes.
+        float signedMax = 0;
+        foreach (var v in block)
         {
-            blob[index] = (byte)code;
-            return;
+            if (MathF.Abs(v) > MathF.Abs(signedMax))
+                signedMax = v;
         }
-        // 4 bits: element 2i in the low nibble, 2i+1 in the high nibble.
-        ref var slot = ref blob[index >> 1];
-        slot = (index & 1) == 0 ? (byte)((slot & 0xF0) | code) : (byte)((slot & 0x0F) | (code << 4));
+        var half = 1 << (Bits - 1);
+        return (signedMax / -half, half);
     }
-}
 
-/// <summary>A matrix in MatMulNBits layout, with the numbers needed to dequantize it for checks.</summary>
-public sealed record QuantizedMatrix(int N, int K, int Bits, int BlockSize, byte[] Packed, float[] Scales)
-{
-    public int BlocksPerRow => (K + BlockSize - 1) / BlockSize;
-
-    public float Dequantize(int row, int col)
+    private (float Scale, int Zero) AsymmetricParameters(ReadOnlySpan<float> block)
     {
-        var block = col / BlockSize;
-        var within = col % BlockSize;
-        var blobBytes = BlockSize * Bits / 8;
-        var blobStart = ((long)row * BlocksPerRow + block) * blobBytes;
-        int code = Bits == 8
-            ? Packed[blobStart + within]
-            : (within & 1) == 0 ? Packed[blobStart + (within >> 1)] & 0x0F : Packed[blobStart + (within >> 1)] >> 4;
-        return (code - (1 << (Bits - 1))) * Scales[(long)row * BlocksPerRow + block];
+        // The range always holds 0 so that zero (and the padding) is exact and the zero point is a valid code;
+        // rounding the zero point then moves the grid by at most half a step, which keeps every value within
+        // scale/2 of its code.
+        float min = 0, max = 0;
+        foreach (var v in block)
+        {
+            min = MathF.Min(min, v);
+            max = MathF.Max(max, v);
+        }
+        var maxCode = (1 << Bits) - 1;
+        var scale = (max - min) / maxCode;
+        if (scale == 0)
+            return (0, 1 << (Bits - 1));
+        var zero = Math.Clamp((int)MathF.Round(-min / scale, MidpointRounding.AwayFromZero), 0, maxCode);
+        return (scale, zero);
     }
 }

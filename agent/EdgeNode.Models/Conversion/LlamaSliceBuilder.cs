@@ -1,3 +1,4 @@
+using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Onnx;
 
 namespace EdgeNode.Models.Conversion;
@@ -20,11 +21,17 @@ public sealed class LlamaSliceBuilder
     private readonly BlockQuantizer? _quantizer;
 
     private readonly int _accuracyLevel;
+    private readonly PrequantizedWeights? _prequantized;
 
     /// <param name="accuracyLevel">MatMulNBits accuracy_level: 4 lets the kernel quantize activations to int8
     /// (fast on AVX-VNNI / ARM dotprod), 0 keeps them float.</param>
-    public LlamaSliceBuilder(LlamaWeights weights, WeightPrecision precision, int blockSize = 32, int accuracyLevel = 4)
+    /// <param name="asymmetric">Quantize blocks over their [min, max] with a zero point instead of symmetrically.</param>
+    /// <param name="prequantized">Matrices that arrived block-quantized (GGUF Q4_0 / Q8_0): written as they are wherever
+    /// their format is the precision's bits at this block size.</param>
+    public LlamaSliceBuilder(LlamaWeights weights, WeightPrecision precision, int blockSize = 32, int accuracyLevel = 4, bool asymmetric = false,
+        PrequantizedWeights? prequantized = null)
     {
+        _prequantized = prequantized is { Count: > 0 } ? prequantized : null;
         if (accuracyLevel is < 0 or > 4)
             throw new ArgumentOutOfRangeException(nameof(accuracyLevel), accuracyLevel, "accuracy level is 0 (unset), 1 (fp32), 2 (fp16), 3 (bf16) or 4 (int8)");
         _accuracyLevel = accuracyLevel;
@@ -32,7 +39,7 @@ public sealed class LlamaSliceBuilder
         _config = weights.Config;
         _precision = precision;
         if (precision != WeightPrecision.Fp32)
-            _quantizer = new BlockQuantizer(precision.Bits(), blockSize);
+            _quantizer = new BlockQuantizer(precision.Bits(), blockSize, asymmetric);
         if (_config.HeadSize % 2 != 0)
             throw new ArgumentException($"head size {_config.HeadSize} is odd: rotary embedding needs pairs");
     }
@@ -197,10 +204,16 @@ public sealed class LlamaSliceBuilder
             writer.AddNode("MatMul", [input, $"{name}.weight"], [output], name: name);
             return;
         }
-        var q = _quantizer.Quantize(weight, n, k);
-        writer.AddInitializer($"{name}.qweight", OnnxElementType.UInt8, [n, q.BlocksPerRow, _quantizer.BlobBytes], q.Packed);
+        var q = _prequantized?.Quantize(_quantizer, weight, n, k) ?? _quantizer.Quantize(weight, n, k);
+        writer.AddInitializer($"{name}.qweight", OnnxElementType.UInt8, [n, q.BlocksPerRow, q.BlobBytes], q.Packed);
         writer.AddInitializer($"{name}.scales", [n, q.BlocksPerRow], q.Scales);
-        writer.AddNode("MatMulNBits", [input, $"{name}.qweight", $"{name}.scales"], [output], MicrosoftDomain, name,
+        List<string> inputs = [input, $"{name}.qweight", $"{name}.scales"];
+        if (q.ZeroPoints is not null)
+        {
+            writer.AddInitializer($"{name}.zero_points", OnnxElementType.UInt8, [n, q.ZeroPointBytes], q.ZeroPoints);
+            inputs.Add($"{name}.zero_points");
+        }
+        writer.AddNode("MatMulNBits", inputs, [output], MicrosoftDomain, name,
             OnnxAttribute.Int("K", k),
             OnnxAttribute.Int("N", n),
             OnnxAttribute.Int("bits", q.Bits),

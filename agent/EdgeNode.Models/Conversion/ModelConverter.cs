@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Models.Conversion;
@@ -21,6 +22,18 @@ public sealed record ConversionOptions
     /// <summary>MatMulNBits accuracy_level for int8/int4: 4 = int8 activations inside the kernel (default), 0 = float.</summary>
     public int AccuracyLevel { get; init; } = 4;
 
+    /// <summary>
+    /// int8/int4: quantize each block over its own [min, max] with a uint8 zero point (MatMulNBits zero_points) instead
+    /// of symmetrically around zero. Costs one zero point per block; pays off where blocks are lopsided.
+    /// </summary>
+    public bool Asymmetric { get; init; }
+
+    /// <summary>
+    /// Matrices the checkpoint already held block-quantized (GgufCheckpoint.Read with keepBlocks): with int4 + Q4_0 or
+    /// int8 + Q8_0 at block size 32 they go into the graph as they are, with no second rounding.
+    /// </summary>
+    public PrequantizedWeights? Prequantized { get; init; }
+
     /// <summary>Layer ranges to write as separate slices; null means one slice with all layers.</summary>
     public IReadOnlyList<(int First, int End)>? LayerRanges { get; init; }
 
@@ -37,8 +50,6 @@ public static class ModelConverter
     public static ModelManifest Convert(string checkpointPath, string tokenizerPath, string outFolder, ConversionOptions options, IProgress<string>? progress = null)
     {
         var weights = Llama2cCheckpoint.Read(checkpointPath);
-        // Load the tokenizer now so a mismatched vocabulary fails before minutes of conversion.
-        _ = Llama2cTokenizer.Load(tokenizerPath, weights.Config.VocabSize);
         var name = options.Name ?? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))) ?? "model";
         return Convert(weights, tokenizerPath, outFolder, options with { Name = name }, progress);
     }
@@ -46,11 +57,13 @@ public static class ModelConverter
     public static ModelManifest Convert(LlamaWeights weights, string tokenizerPath, string outFolder, ConversionOptions options, IProgress<string>? progress = null)
     {
         var config = weights.Config;
+        // Load the tokenizer first so a mismatched vocabulary fails before minutes of conversion.
+        _ = TextTokenizerLoader.Load(tokenizerPath, config.VocabSize);
         var ranges = options.LayerRanges ?? [(0, config.Layers)];
         ValidateRanges(ranges, config.Layers);
         Directory.CreateDirectory(outFolder);
 
-        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel);
+        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, options.Prequantized);
         var specs = new List<SliceSpec> { SliceSpec.EmbedOnly };
         specs.AddRange(ranges.Select(r => SliceSpec.Layers(r.First, r.End)));
         specs.Add(SliceSpec.HeadOnly(config.Layers));
@@ -64,10 +77,14 @@ public static class ModelConverter
             slices.Add(new ManifestSlice { File = spec.FileName, Embed = spec.Embed, FirstLayer = spec.FirstLayer, EndLayer = spec.EndLayer, Head = spec.Head });
         }
 
-        const string tokenizerName = "tokenizer.bin";
+        var tokenizerName = TextTokenizerLoader.IsHuggingFace(tokenizerPath) ? "tokenizer.json" : "tokenizer.bin";
         var tokenizerTarget = Path.Combine(outFolder, tokenizerName);
         if (!string.Equals(Path.GetFullPath(tokenizerPath), Path.GetFullPath(tokenizerTarget), StringComparison.Ordinal))
             File.Copy(tokenizerPath, tokenizerTarget, overwrite: true);
+        // A tokenizer.json names its BOS/EOS in the tokenizer_config.json beside it: keep the pair together.
+        var tokenizerConfig = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerPath))!, "tokenizer_config.json");
+        if (TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig))
+            File.Copy(tokenizerConfig, Path.Combine(outFolder, "tokenizer_config.json"), overwrite: true);
 
         var manifest = new ModelManifest
         {

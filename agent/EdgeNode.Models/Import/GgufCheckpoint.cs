@@ -1,3 +1,4 @@
+using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Gguf;
 
 namespace EdgeNode.Models.Import;
@@ -8,7 +9,14 @@ namespace EdgeNode.Models.Import;
 /// </summary>
 public static class GgufCheckpoint
 {
-    public static LlamaWeights Read(string path)
+    public static LlamaWeights Read(string path) => Read(path, keepBlocks: null);
+
+    /// <summary>
+    /// Reads the weights and, when <paramref name="keepBlocks"/> is given, also adds to it the Q4_0 and Q8_0 matrices
+    /// as MatMulNBits blocks, so a 4-bit or 8-bit block-32 conversion can write them without quantizing twice. Blocks are
+    /// matched to the weights by value, so matrices whose rows the import reorders (qwen2's q and k) simply go unused.
+    /// </summary>
+    public static LlamaWeights Read(string path, PrequantizedWeights? keepBlocks)
     {
         ArgumentNullException.ThrowIfNull(path);
         var fileName = Path.GetFileName(path);
@@ -47,7 +55,13 @@ public static class GgufCheckpoint
                     $"{fileName}: tensor {name} has ggml dimensions [{string.Join(", ", info.Dimensions)}], expected [{string.Join(", ", expected)}] " +
                     "from the metadata; the file is corrupt or its metadata does not match — fetch it again");
             }
-            return file.ReadTensorFloats(info);
+            if (keepBlocks is null || !GgufBlockRepacker.CanRepack(info.Type) || rows == 1)
+                return file.ReadTensorFloats(info);
+            var bytes = file.ReadTensorBytes(info);
+            var values = new float[info.ElementCount];
+            GgufBlockQuantizer.Decode(info.Type, bytes, values);
+            keepBlocks.Add(values, GgufBlockRepacker.Repack(info.Type, bytes, (int)rows, (int)rowLength));
+            return values;
         }
         float[] RopeRows(float[] values, int heads, int rowLength) =>
             rotateHalf ? RotaryLayout.HalvesToInterleaved(values, heads, config.HeadSize, rowLength) : values;
@@ -78,7 +92,8 @@ public static class GgufCheckpoint
         var rmsFinal = Read("output_norm.weight", dim, 1);
         // A tied classifier has no tensor of its own; llama.cpp then uses token_embd.weight.
         var classifier = Has("output.weight") ? Read("output.weight", dim, config.VocabSize) : embedding;
-        return new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
+        var weights = new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
+        return weights;
     }
 
     private static LlamaConfig ReadConfig(GgufFile file, string fileName, string architecture)

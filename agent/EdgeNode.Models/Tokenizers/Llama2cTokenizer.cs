@@ -7,7 +7,7 @@ namespace EdgeNode.Models.Tokenizers;
 /// The llama2.c tokenizer: a SentencePiece BPE vocabulary exported as (score, bytes) records, encoded by
 /// repeatedly merging the adjacent pair whose merged piece has the best score, exactly as run.c does.
 /// </summary>
-public sealed class Llama2cTokenizer
+public sealed class Llama2cTokenizer : ITextTokenizer
 {
     public const int Bos = 1;
     public const int Eos = 2;
@@ -91,6 +91,15 @@ public sealed class Llama2cTokenizer
 
     /// <summary>Whether <paramref name="token"/> is a &lt;0xNN&gt; byte-fallback piece.</summary>
     public bool IsByteFallback(int token) => _singleByteValue[token] >= 0;
+
+    private static readonly IReadOnlySet<int> s_stopTokens = new HashSet<int> { Bos, Eos };
+
+    /// <summary>llama2.c stories end with BOS (the start of the next story) or EOS.</summary>
+    public IReadOnlySet<int> StopTokens => s_stopTokens;
+
+    int[] ITextTokenizer.Encode(string text, bool addSpecialTokens) => Encode(text, addBos: addSpecialTokens);
+
+    public ITokenTextDecoder CreateDecoder(int previousToken) => new TokenTextStream(this, previousToken);
 
     public int[] Encode(string text, bool addBos = true, bool addEos = false)
     {

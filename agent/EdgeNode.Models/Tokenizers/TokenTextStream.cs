@@ -6,7 +6,7 @@ namespace EdgeNode.Models.Tokenizers;
 /// Turns a stream of generated tokens into text, emitting only whole UTF-8 characters: a character split across
 /// byte-fallback tokens is held back until its last byte arrives, so a consumer never sees U+FFFD halves.
 /// </summary>
-public sealed class TokenTextStream
+public sealed class TokenTextStream : ITokenTextDecoder
 {
     private readonly Llama2cTokenizer _tokenizer;
     private readonly byte[] _pieceBuffer;

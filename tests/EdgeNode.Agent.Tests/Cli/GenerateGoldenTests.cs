@@ -29,6 +29,22 @@ public sealed class GenerateGoldenTests(AgentHome home) : IClassFixture<AgentHom
         }
     }
 
+    [Theory]
+    [InlineData("stories260K", "stories260K-f32.gguf")]
+    [InlineData("llama2xs-tok512-280K", "llama2xs-280K-f32.gguf")]
+    public void GgufInputWithItsEmbeddedTokenizerReproducesTheGoldens(string model, string gguf)
+    {
+        foreach (var golden in GoldenCase.Load(model))
+        {
+            var result = home.Run("generate", "--model", TestPaths.Model(model, gguf), "--prompt", golden.Prompt,
+                "--max-tokens", golden.MaxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), "--temperature", "0", "--json");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            using var json = JsonDocument.Parse(result.Stdout);
+            Assert.Equal(golden.PromptTokens, json.RootElement.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(golden.Tokens, json.RootElement.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()));
+        }
+    }
+
     [Fact]
     public void StreamsTextWithoutJson()
     {

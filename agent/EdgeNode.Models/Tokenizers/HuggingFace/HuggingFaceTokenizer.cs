@@ -10,7 +10,7 @@ namespace EdgeNode.Models.Tokenizers.HuggingFace;
 /// library's for the same file.
 /// </summary>
 /// <remarks>Immutable once loaded; Encode and Decode may run on several threads at once.</remarks>
-public sealed class HuggingFaceTokenizer
+public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
     private readonly AddedTokenMatcher _addedTokens;
     private readonly Normalizer? _normalizer;
@@ -160,6 +160,13 @@ public sealed class HuggingFaceTokenizer
     /// Token ids of <paramref name="text"/>. Added-token text in the input (e.g. "&lt;|im_start|&gt;") becomes that
     /// token, as in the tokenizers library; <paramref name="addSpecialTokens"/> adds the post-processor's tokens (BOS).
     /// </summary>
+    /// <summary>The end-of-text id, when the tokenizer names one.</summary>
+    public IReadOnlySet<int> StopTokens => _stopTokens ??= EosId is { } eos ? new HashSet<int> { eos } : new HashSet<int>();
+
+    private IReadOnlySet<int>? _stopTokens;
+
+    public ITokenTextDecoder CreateDecoder(int previousToken) => new HuggingFaceTextDecoder(this);
+
     public int[] Encode(string text, bool addSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(text);
