@@ -1,4 +1,5 @@
 using EdgeNode.Models;
+using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Gguf;
 using EdgeNode.Models.Import;
 
@@ -13,10 +14,10 @@ public sealed class CheckpointSource
 {
     private static readonly string[] s_llama2cTokenizerNames = ["tokenizer.bin", "tok512.bin"];
 
-    private readonly Func<LlamaWeights> _read;
+    private readonly Func<PrequantizedWeights?, LlamaWeights> _read;
     private readonly Func<string, string> _tokenizer;
 
-    private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<LlamaWeights> read, Func<string, string> tokenizer)
+    private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read, Func<string, string> tokenizer)
     {
         Name = name;
         Format = format;
@@ -33,7 +34,19 @@ public sealed class CheckpointSource
     /// <summary>The files whose content defines the model (weights, config, tokenizer).</summary>
     public IReadOnlyList<string> Files { get; }
 
-    public LlamaWeights ReadWeights() => _read();
+    /// <summary>True for formats whose matrices may already be block-quantized (GGUF Q4_0/Q8_0).</summary>
+    public bool MayHoldBlocks => Format == "gguf";
+
+    /// <summary>After <see cref="ReadWeights"/>: the Q4_0/Q8_0 blocks the file held, to go into the graph without a second rounding.</summary>
+    public PrequantizedWeights? Prequantized { get; private set; }
+
+    public LlamaWeights ReadWeights()
+    {
+        var blocks = MayHoldBlocks ? new PrequantizedWeights() : null;
+        var weights = _read(blocks);
+        Prequantized = blocks is { Count: > 0 } ? blocks : null;
+        return weights;
+    }
 
     /// <summary>The tokenizer's path; a GGUF's embedded tokenizer is written into <paramref name="scratchFolder"/> first.</summary>
     public string TokenizerPath(string scratchFolder) => _tokenizer(scratchFolder);
@@ -52,7 +65,7 @@ public sealed class CheckpointSource
         var tokenizerPath = tokenizer ?? s_llama2cTokenizerNames.Select(n => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, n)).FirstOrDefault(File.Exists)
             ?? throw new FileNotFoundException($"no tokenizer beside {checkpoint} (looked for {string.Join(", ", s_llama2cTokenizerNames)}); pass --tokenizer FILE");
         return new CheckpointSource(Path.GetFileNameWithoutExtension(checkpoint), "llama2.c", [checkpoint, tokenizerPath],
-            () => Llama2cCheckpoint.Read(checkpoint), _ => tokenizerPath);
+            _ => Llama2cCheckpoint.Read(checkpoint), _ => tokenizerPath);
     }
 
     private static CheckpointSource HuggingFace(string folder, string? tokenizer)
@@ -64,14 +77,14 @@ public sealed class CheckpointSource
         if (tokenizer is not null)
             files.Add(tokenizer);
         return new CheckpointSource(Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), "huggingface", files,
-            () => HuggingFaceCheckpoint.Read(folder), _ => tokenizerPath);
+            _ => HuggingFaceCheckpoint.Read(folder), _ => tokenizerPath);
     }
 
     private static CheckpointSource Gguf(string file, string? tokenizer)
     {
         List<string> files = tokenizer is null ? [file] : [file, tokenizer];
         return new CheckpointSource(Path.GetFileNameWithoutExtension(file), "gguf", files,
-            () => GgufCheckpoint.Read(file),
+            blocks => GgufCheckpoint.Read(file, blocks),
             scratch =>
             {
                 if (tokenizer is not null)

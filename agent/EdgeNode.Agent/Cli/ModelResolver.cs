@@ -31,7 +31,7 @@ public static class ModelResolver
         }
 
         var source = CheckpointSource.Open(path, tokenizer);
-        var options = conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = source.Name };
+        var options = ForSource(source, conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = source.Name });
         var target = Path.Combine(AgentPaths.Converted, CacheKey(source, options));
         if (File.Exists(Path.Combine(target, ModelManifest.FileName)))
             return target;
@@ -53,6 +53,7 @@ public static class ModelResolver
         try
         {
             var weights = source.ReadWeights();
+            options = ForSource(source, options) with { Prequantized = source.Prequantized };
             var manifest = ModelConverter.Convert(weights, source.TokenizerPath(scratch), staging, options,
                 new LineProgress(log, "edgenode:   ", $"edgenode: converting {source.Name} ({source.Format}) to ONNX ({options.Precision.ToName()}) into {target}"));
             if (Directory.Exists(target))
@@ -65,6 +66,15 @@ public static class ModelResolver
             Directory.Delete(scratch, recursive: true);
         }
     }
+
+    /// <summary>
+    /// A GGUF's Q4_0/Q8_0 blocks can only go into the graph unchanged at block size 32, so that is the
+    /// default for GGUF input (an explicit --block-size still wins).
+    /// </summary>
+    public static ConversionOptions ForSource(CheckpointSource source, ConversionOptions options) =>
+        source.MayHoldBlocks && options.BlockSize is null && options.Precision != WeightPrecision.Fp32
+            ? options with { BlockSize = 32 }
+            : options;
 
     /// <summary>name-hash-precision, where the hash covers the files' paths, sizes and times (cheap, and changes when they do).</summary>
     private static string CacheKey(CheckpointSource source, ConversionOptions options)

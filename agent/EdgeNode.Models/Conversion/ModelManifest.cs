@@ -23,6 +23,7 @@ public sealed class ModelManifest
     public required List<ManifestSlice> Slices { get; set; }
     public required List<ManifestFile> Files { get; set; }
 
+    [JsonIgnore]
     public WeightPrecision WeightPrecision => WeightPrecisionNames.Parse(Precision);
 
     public static ModelManifest Load(string folder)
