@@ -64,7 +64,10 @@ public sealed class CheckpointSource
             throw new FileNotFoundException($"checkpoint {checkpoint} not found");
         var tokenizerPath = tokenizer ?? s_llama2cTokenizerNames.Select(n => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, n)).FirstOrDefault(File.Exists)
             ?? throw new FileNotFoundException($"no tokenizer beside {checkpoint} (looked for {string.Join(", ", s_llama2cTokenizerNames)}); pass --tokenizer FILE");
-        return new CheckpointSource(Path.GetFileNameWithoutExtension(checkpoint), "llama2.c", [checkpoint, tokenizerPath],
+        // A generic file name (model.bin) says less than the folder it sits in (llama2xs-tok512-280K/model.bin).
+        var stem = Path.GetFileNameWithoutExtension(checkpoint);
+        var name = stem == "model" ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpoint)))! : stem;
+        return new CheckpointSource(name, "llama2.c", [checkpoint, tokenizerPath],
             _ => Llama2cCheckpoint.Read(checkpoint), _ => tokenizerPath);
     }
 
