@@ -39,18 +39,11 @@ public sealed class Ina219 : IPowerSensor, IDisposable
         ShuntOhms = shuntOhms;
         Name = name ?? $"ina219@{device.BusNumber}-0x{device.Address:x2}";
 
-        // The smallest current step that still reaches the expected maximum with a signed 15-bit register.
-        var wantedLsb = maxExpectedAmps / 32768.0;
-        var calibration = (uint)(CalibrationScale / (wantedLsb * shuntOhms));
-        // Bit 0 of the calibration register is not used by the chip; the register holds at most 0xFFFE.
-        Calibration = (ushort)(Math.Min(calibration, 0xFFFEu) & 0xFFFE);
-        if (Calibration == 0)
-            throw new ArgumentException($"shunt {shuntOhms} Ω with {maxExpectedAmps} A gives a zero calibration; the current is too large for this shunt");
-        CurrentAmpsPerBit = CalibrationScale / (Calibration * shuntOhms);
-
-        _device.WriteWordBigEndian(ConfigurationRegister, ResetBit);
-        _device.WriteWordBigEndian(ConfigurationRegister, ContinuousConfiguration);
-        _device.WriteWordBigEndian(CalibrationRegister, Calibration);
+        // Bit 0 of the calibration register is not used by the chip.
+        var calibration = InaCalibration.For(CalibrationScale, shuntOhms, maxExpectedAmps, 0xFFFE);
+        Calibration = calibration.Register;
+        CurrentAmpsPerBit = calibration.CurrentAmpsPerBit;
+        calibration.Apply(_device, ContinuousConfiguration);
     }
 
     public string Name { get; }

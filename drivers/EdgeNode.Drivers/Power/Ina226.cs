@@ -51,17 +51,11 @@ public sealed class Ina226 : IPowerSensor, IDisposable
             throw new InvalidOperationException(
                 $"no INA226 at 0x{device.Address:x2} on i2c-{device.BusNumber}: manufacturer id 0x{manufacturer:x4} (want 0x{TexasInstrumentsId:x4}), die id 0x{die:x4} (want 0x{Ina226DieId:x4})");
 
-        var wantedLsb = maxExpectedAmps / 32768.0;
-        var calibration = (uint)(CalibrationScale / (wantedLsb * shuntOhms));
         // Bit 15 of the calibration register is reserved.
-        Calibration = (ushort)Math.Min(calibration, 0x7FFFu);
-        if (Calibration == 0)
-            throw new ArgumentException($"shunt {shuntOhms} Ω with {maxExpectedAmps} A gives a zero calibration; the current is too large for this shunt");
-        CurrentAmpsPerBit = CalibrationScale / (Calibration * shuntOhms);
-
-        _device.WriteWordBigEndian(ConfigurationRegister, ResetBit);
-        _device.WriteWordBigEndian(ConfigurationRegister, ContinuousConfiguration);
-        _device.WriteWordBigEndian(CalibrationRegister, Calibration);
+        var calibration = InaCalibration.For(CalibrationScale, shuntOhms, maxExpectedAmps, 0x7FFF);
+        Calibration = calibration.Register;
+        CurrentAmpsPerBit = calibration.CurrentAmpsPerBit;
+        calibration.Apply(_device, ContinuousConfiguration);
     }
 
     public string Name { get; }
