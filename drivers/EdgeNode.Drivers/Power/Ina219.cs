@@ -11,14 +11,14 @@ public sealed class Ina219 : IPowerSensor, IDisposable
 {
     public const int DefaultAddress = 0x40;
 
-    public const byte ConfigurationRegister = 0x00;
+    public const byte ConfigurationRegister = InaCalibration.ConfigurationRegister;
     public const byte ShuntVoltageRegister = 0x01;
     public const byte BusVoltageRegister = 0x02;
     public const byte PowerRegister = 0x03;
     public const byte CurrentRegister = 0x04;
-    public const byte CalibrationRegister = 0x05;
+    public const byte CalibrationRegister = InaCalibration.CalibrationRegister;
 
-    public const ushort ResetBit = 0x8000;
+    public const ushort ResetBit = InaCalibration.ResetBit;
 
     /// <summary>BRNG=32 V, PG=/8 (±320 mV), BADC=SADC=12 bit, MODE=shunt and bus continuous.</summary>
     public const ushort ContinuousConfiguration = 0x2000 | 0x1800 | (0x3 << 7) | (0x3 << 3) | 0x7;

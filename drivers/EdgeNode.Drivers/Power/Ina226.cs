@@ -11,12 +11,12 @@ public sealed class Ina226 : IPowerSensor, IDisposable
 {
     public const int DefaultAddress = 0x40;
 
-    public const byte ConfigurationRegister = 0x00;
+    public const byte ConfigurationRegister = InaCalibration.ConfigurationRegister;
     public const byte ShuntVoltageRegister = 0x01;
     public const byte BusVoltageRegister = 0x02;
     public const byte PowerRegister = 0x03;
     public const byte CurrentRegister = 0x04;
-    public const byte CalibrationRegister = 0x05;
+    public const byte CalibrationRegister = InaCalibration.CalibrationRegister;
     public const byte ManufacturerIdRegister = 0xFE;
     public const byte DieIdRegister = 0xFF;
 
@@ -24,7 +24,7 @@ public sealed class Ina226 : IPowerSensor, IDisposable
     public const ushort TexasInstrumentsId = 0x5449;
     public const ushort Ina226DieId = 0x2260;
 
-    public const ushort ResetBit = 0x8000;
+    public const ushort ResetBit = InaCalibration.ResetBit;
 
     /// <summary>Bits 14..12 read 100; AVG=16, VBUSCT=VSHCT=1.1 ms, MODE=shunt and bus continuous.</summary>
     public const ushort ContinuousConfiguration = 0x4000 | (0x2 << 9) | (0x4 << 6) | (0x4 << 3) | 0x7;
