@@ -12,9 +12,10 @@ public static class ConversionArguments
         """;
 
     /// <summary>The options, and the precision the user asked for (null when --precision was not given).</summary>
-    public static (ConversionOptions Options, WeightPrecision? Requested) Read(ArgumentReader args)
+    /// <param name="readPrecision">False for commands that read --precision themselves (a list, in models eval).</param>
+    public static (ConversionOptions Options, WeightPrecision? Requested) Read(ArgumentReader args, bool readPrecision = true)
     {
-        var precisionText = args.String("precision");
+        var precisionText = readPrecision ? args.String("precision") : null;
         WeightPrecision? requested = null;
         if (precisionText is not null)
         {

@@ -69,17 +69,17 @@ public static class BenchCommand
         var bandwidth = MemoryBandwidthProbe.Measure(threads);
 
         log.WriteLine("edgenode bench: [2/5] process start to first token");
-        var startup = MeasureStartToFirstToken(folder, threads, ortLibrary, inference.SessionConfig);
+        var startup = StartupProbe.Measure(folder, threads, ortLibrary, inference.SessionConfig);
 
         log.WriteLine("edgenode bench: [3/5] prefill and decode in process");
         using var runtime = new InferenceRuntime(inference);
         using var local = LocalModel.Load(runtime, folder);
-        var prompt = BenchPrompt(local.Tokenizer, promptLength, config.VocabSize);
+        var prompt = DecodeMeasurement.Prompt(local.Tokenizer, promptLength, config.VocabSize);
         if (prompt.Length + decodeTokens > config.MaxSeqLen)
             throw new ArgumentException($"--prompt-tokens {prompt.Length} + --tokens {decodeTokens} exceed the model's context of {config.MaxSeqLen}");
         using var energy = EnergyMeter.ForThisBoard();
         energy.Start();
-        var ours = MeasureEngine(local, prompt, decodeTokens);
+        var ours = DecodeMeasurement.Run(local, prompt, decodeTokens);
         var joulesPerToken = energy.Finish(ours.Tokens.Length, TimeSpan.FromSeconds(ours.Tokens.Length / Math.Max(ours.DecodeTokS, 1e-9)));
         var peakRss = ProcessMemory.PeakResidentBytes;
 
@@ -162,74 +162,6 @@ public static class BenchCommand
             : "energy: no power sensor on this machine (J/token needs an INA219/INA226 or an hwmon power rail)");
     }
 
-    private sealed record EngineResult(double PrefillTokS, double DecodeTokS, double TtftMs, int[] Tokens, float[] TopTwoGaps);
-
-    /// <summary>Prefill the prompt in one run (best of 3 fresh conversations), then decode greedily, ignoring end-of-text.</summary>
-    private static EngineResult MeasureEngine(LocalModel local, int[] prompt, int decodeTokens)
-    {
-        var logits = new float[local.Config.VocabSize];
-        // Warm-up: first runs allocate ONNX Runtime's arenas and prepacked weights.
-        using (var warm = local.CreateState(prompt.Length + 4))
-        {
-            local.Forward(prompt, warm);
-            local.Forward([prompt[^1]], warm);
-        }
-        var bestPrefill = double.MaxValue;
-        for (var i = 0; i < 3; i++)
-        {
-            using var s = local.CreateState(prompt.Length);
-            var clock = Stopwatch.StartNew();
-            local.Forward(prompt, s).CopyTo(logits);
-            TokenSampler.ArgMax(logits);
-            bestPrefill = Math.Min(bestPrefill, clock.Elapsed.TotalSeconds);
-        }
-
-        using var state = local.CreateState(prompt.Length + decodeTokens);
-        var tokens = new int[decodeTokens];
-        var gaps = new float[decodeTokens];
-        var total = Stopwatch.StartNew();
-        local.Forward(prompt, state).CopyTo(logits);
-        tokens[0] = TokenSampler.ArgMax(logits);
-        gaps[0] = TopTwoGap(logits);
-        var ttft = total.Elapsed.TotalMilliseconds;
-        var decode = Stopwatch.StartNew();
-        var step = new int[1];
-        for (var i = 1; i < decodeTokens; i++)
-        {
-            step[0] = tokens[i - 1];
-            local.Forward(step, state).CopyTo(logits);
-            tokens[i] = TokenSampler.ArgMax(logits);
-            gaps[i] = TopTwoGap(logits);
-        }
-        var decodeSeconds = decode.Elapsed.TotalSeconds;
-        return new EngineResult(prompt.Length / bestPrefill, (decodeTokens - 1) / decodeSeconds, ttft, tokens, gaps);
-    }
-
-    private static float TopTwoGap(ReadOnlySpan<float> logits)
-    {
-        float first = float.NegativeInfinity, second = float.NegativeInfinity;
-        foreach (var v in logits)
-        {
-            if (v > first) { second = first; first = v; }
-            else if (v > second) second = v;
-        }
-        return first - second;
-    }
-
-    /// <summary>BOS + a fixed English text, repeated to the wanted length.</summary>
-    /// <summary>The family's start of text, then a fixed English text repeated to the wanted length.</summary>
-    private static int[] BenchPrompt(ITextTokenizer tokenizer, int length, int vocab)
-    {
-        var start = tokenizer.Encode(string.Empty, addSpecialTokens: true);
-        var text = tokenizer.Encode("Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends and her dog. ", addSpecialTokens: false);
-        var prompt = new int[length];
-        var head = Math.Min(start.Length, length);
-        start.AsSpan(0, head).CopyTo(prompt);
-        for (var i = head; i < length; i++)
-            prompt[i] = text[(i - head) % text.Length] % vocab;
-        return prompt;
-    }
-
     /// <summary>Bytes of weights a decode step reads: every layer slice and the head (the embedding is a one-row gather).</summary>
     private static long WeightBytesPerToken(ModelManifest manifest)
     {
@@ -240,45 +172,6 @@ public static class BenchCommand
                 bytes += file.Bytes;
         }
         return bytes;
-    }
-
-    private sealed record StartupResult(double WallMs, double PeakRssMb, double RssMb);
-
-    /// <summary>Runs this binary's `generate --max-tokens 1` as a new process: median wall time of 3, and its memory.</summary>
-    private static StartupResult MeasureStartToFirstToken(string folder, int threads, string? ortLibrary, IReadOnlyDictionary<string, string> sessionConfig)
-    {
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this binary's path");
-        var times = new List<double>();
-        double peak = 0, rss = 0;
-        for (var i = 0; i < 3; i++)
-        {
-            var psi = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "generate", "--model", folder, "--prompt", "Once upon a time", "--max-tokens", "1", "--temperature", "0", "--threads", threads.ToString(CultureInfo.InvariantCulture), "--json" })
-                psi.ArgumentList.Add(a);
-            if (sessionConfig.Count > 0)
-            {
-                psi.ArgumentList.Add("--ort-config");
-                psi.ArgumentList.Add(string.Join(';', sessionConfig.Select(kv => $"{kv.Key}={kv.Value}")));
-            }
-            if (ortLibrary is not null)
-            {
-                psi.ArgumentList.Add("--ort-library");
-                psi.ArgumentList.Add(ortLibrary);
-            }
-            var clock = Stopwatch.StartNew();
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start edgenode generate");
-            var stdout = p.StandardOutput.ReadToEnd();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            times.Add(clock.Elapsed.TotalMilliseconds);
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"edgenode generate failed during the startup measurement: {stderr.Trim()}");
-            var report = JsonSerializer.Deserialize(stdout, AgentJsonContext.Default.GenerateReport);
-            peak = Math.Max(peak, report?.PeakRssMb ?? 0);
-            rss = Math.Max(rss, report?.RssMb ?? 0);
-        }
-        times.Sort();
-        return new StartupResult(times[1], peak, rss);
     }
 
     private static string ExportGguf(string model, string? tokenizer, WeightPrecision precision, TextWriter log)

@@ -1,3 +1,4 @@
+using EdgeNode.Agent.Bench;
 using EdgeNode.Agent.Cli;
 using EdgeNode.Inference.Evaluation;
 using EdgeNode.Inference.Runtime;
@@ -15,14 +16,17 @@ namespace EdgeNode.Agent.Commands;
 public static class ModelsCommand
 {
     private const string Usage = """
-        usage: edgenode models <convert|list|pull|synth|export-gguf> [options]
+        usage: edgenode models <convert|list|pull|synth|export-gguf|eval> [options]
 
           convert <model.bin|model.gguf|hf-folder> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--accuracy-level A] [--layers a:b[,b:c]]
           list
           pull NAME [--dir DIR]                 (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
           export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
-          eval --model M --text FILE [--precision P] [--window N]   perplexity on a text (teacher forcing)
+          eval --model M --text FILE [--precision P[,P…]] [--window N] [--tokens N] [--json-out F]
+                                    quality against speed and memory: perplexity on the text (teacher forcing),
+                                    top-1 agreement with fp32, decode tok/s, weight bytes, peak RSS of a fresh
+                                    process; one row per precision (default fp32,int8,int4)
         """;
 
     public static string Help => Usage;
@@ -128,18 +132,40 @@ public static class ModelsCommand
         var textPath = args.Required("text", "FILE");
         var tokenizer = args.String("tokenizer");
         var window = args.Int("window", 0, 0);
-        var (conversion, precision) = ConversionArguments.Read(args);
+        var precisions = ParsePrecisions(args.String("precision") ?? "fp32,int8,int4");
+        var decodeTokens = args.Int("tokens", 64, 2, 8192);
+        var label = args.String("label");
+        var jsonOut = args.String("json-out");
+        var (conversion, _) = ConversionArguments.Read(args, readPrecision: false);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!File.Exists(textPath))
             throw new FileNotFoundException($"evaluation text {textPath} not found");
-        using var runtime = new InferenceRuntime(inference);
-        var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
-        using var local = LocalModel.Load(runtime, folder, tokenizer);
-        var result = PerplexityEvaluator.Evaluate(local, File.ReadAllText(textPath), window);
-        Console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"perplexity {result.Perplexity:F3} (mean NLL {result.MeanNegativeLogLikelihood:F4} over {result.ScoredTokens} tokens, {result.Windows} windows; {local.Manifest.Precision})"));
+        var report = QualityTable.Measure(new QualityTable.Request(model, tokenizer, precisions, conversion, inference, textPath, window, decodeTokens, label), Console.Error);
+        QualityTable.Print(report, Console.Out);
+        if (jsonOut is not null)
+        {
+            QualityTable.Write(report, jsonOut);
+            Console.Out.WriteLine($"json: {jsonOut}");
+        }
         return 0;
+    }
+
+    private static List<WeightPrecision> ParsePrecisions(string text)
+    {
+        var list = new List<WeightPrecision>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            try
+            {
+                list.Add(WeightPrecisionNames.Parse(part));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--precision: {e.Message}");
+            }
+        }
+        return list.Count > 0 ? list : throw new UsageException("--precision needs at least one of fp32, int8, int4 (comma-separated)");
     }
 
     private static int ExportGguf(ArgumentReader args)

@@ -1,10 +1,31 @@
+using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Inference.Evaluation;
 
 /// <summary>Perplexity of a model on a text, and the numbers behind it.</summary>
-public sealed record PerplexityResult(double Perplexity, double MeanNegativeLogLikelihood, int ScoredTokens, int Windows);
+/// <param name="TopTokens">The model's most likely next token at every scored position, in text order.</param>
+public sealed record PerplexityResult(double Perplexity, double MeanNegativeLogLikelihood, int ScoredTokens, int Windows, int[] TopTokens)
+{
+    /// <summary>
+    /// Teacher-forced greedy agreement: the share of positions where this model's top token equals
+    /// <paramref name="reference"/>'s (both scored on the same text and windows). Unlike free-running greedy text, one
+    /// early divergence does not decide every later position.
+    /// </summary>
+    public double TopOneAgreement(PerplexityResult reference)
+    {
+        if (reference.TopTokens.Length != TopTokens.Length)
+            throw new ArgumentException($"the two evaluations scored {TopTokens.Length} and {reference.TopTokens.Length} positions; evaluate both on the same text and window");
+        var same = 0;
+        for (var i = 0; i < TopTokens.Length; i++)
+        {
+            if (TopTokens[i] == reference.TopTokens[i])
+                same++;
+        }
+        return TopTokens.Length == 0 ? 0 : (double)same / TopTokens.Length;
+    }
+}
 
 /// <summary>
 /// Teacher-forced perplexity: the text is cut into windows that fit the context, each window starts the
@@ -27,6 +48,7 @@ public static class PerplexityEvaluator
         var vocab = model.Config.VocabSize;
         double nll = 0;
         var scored = 0;
+        var top = new List<int>(tokens.Length);
         var windows = 0;
         for (var offset = 0; offset < tokens.Length; offset += span)
         {
@@ -41,13 +63,15 @@ public static class PerplexityEvaluator
             var logits = model.Forward(input.AsSpan(0, input.Length - 1), state, allPositions: true);
             for (var p = 0; p < input.Length - 1; p++)
             {
-                nll -= LogSoftmaxAt(logits.Slice(p * vocab, vocab), input[p + 1]);
+                var row = logits.Slice(p * vocab, vocab);
+                nll -= LogSoftmaxAt(row, input[p + 1]);
+                top.Add(TokenSampler.ArgMax(row));
                 scored++;
             }
             windows++;
         }
         var mean = nll / scored;
-        return new PerplexityResult(Math.Exp(mean), mean, scored, windows);
+        return new PerplexityResult(Math.Exp(mean), mean, scored, windows, [.. top]);
     }
 
     private static double LogSoftmaxAt(ReadOnlySpan<float> logits, int target)
