@@ -93,7 +93,7 @@ public static class QualityTable
         var fp32 = report.Rows.FirstOrDefault(r => r.Precision == WeightPrecision.Fp32.ToName());
         foreach (var r in report.Rows)
         {
-            var delta = fp32 is null || ReferenceEquals(r, fp32) ? "—" : ((r.Perplexity / fp32.Perplexity - 1) * 100).ToString("+0.0;-0.0", inv) + "%";
+            var delta = fp32 is null || ReferenceEquals(r, fp32) ? "—" : Math.Round((r.Perplexity / fp32.Perplexity - 1) * 100, 1).ToString("+0.0;-0.0;0.0", inv) + "%";
             var agreement = r.TopOneAgreementWithFp32 is { } a ? (a * 100).ToString("F1", inv) + "%" : "—";
             o.WriteLine(string.Create(inv,
                 $"| {report.Model} | {r.Precision} | {(r.BlockSize is { } b ? b.ToString(inv) : "—")} | {r.WeightBytes / 1048576.0:F2} | {r.Perplexity:F3} | {delta} | {agreement} | {r.DecodeTokS:F1} | {r.PeakRssMb:F1} |"));
