@@ -6,7 +6,8 @@ namespace EdgeNode.Models.Recipes;
 /// <summary>
 /// The bytes a converted model's weights take, part by part, as the slice builder stores them: the embedding
 /// table and norms in float32, every projection (the classifier too) at the chosen precision, with one float32
-/// scale per block and, when asymmetric, packed zero points.
+/// scale per block and, when asymmetric, packed zero points. Heads narrower than the attention kernel takes are
+/// stored padded (<see cref="AttentionLayout"/>), and the padding costs bytes like any weight.
 /// </summary>
 public sealed class WeightFootprint
 {
@@ -43,12 +44,18 @@ public sealed class WeightFootprint
         get
         {
             var s = _shape;
-            var projections = MatrixBytes(s.QueryWidth, s.Dim) + 2 * MatrixBytes(s.KvWidth, s.Dim) + MatrixBytes(s.Dim, s.QueryWidth)
+            var headSize = StoredHeadSize;
+            var queryWidth = s.Heads * headSize;
+            var kvWidth = s.KvHeads * headSize;
+            var projections = MatrixBytes(queryWidth, s.Dim) + 2 * MatrixBytes(kvWidth, s.Dim) + MatrixBytes(s.Dim, queryWidth)
                 + 2 * MatrixBytes(s.HiddenDim, s.Dim) + MatrixBytes(s.Dim, s.HiddenDim);
-            var vectors = 2L * s.Dim + (s.AttentionBias ? s.QueryWidth + 2L * s.KvWidth : 0) + (s.QkNorm ? 2L * s.HeadSize : 0);
+            var vectors = 2L * s.Dim + (s.AttentionBias ? queryWidth + 2L * kvWidth : 0) + (s.QkNorm ? 2L * s.HeadSize : 0);
             return projections + 4 * vectors;
         }
     }
+
+    /// <summary>The head size the graphs store: the real one rounded up to the attention kernel's multiple of 16.</summary>
+    public int StoredHeadSize => (_shape.HeadSize + 15) / 16 * 16;
 
     public long TotalBytes => EmbeddingBytes + _shape.Layers * LayerBytes + HeadBytes;
 
