@@ -35,7 +35,7 @@ public sealed class ModelRecipe
     public required List<RecipeVariant> Variants { get; init; }
 
     /// <summary>Results of benchmark runs; empty until the model has been measured.</summary>
-    public List<RecipeMeasurement> Measured { get; init; } = [];
+    public List<RecipeMeasurement> Measured { get; set; } = [];
 
     public RecipeVariant DefaultVariant => Variants[0];
 
