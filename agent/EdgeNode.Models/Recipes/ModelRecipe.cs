@@ -39,6 +39,29 @@ public sealed class ModelRecipe
 
     public RecipeVariant DefaultVariant => Variants[0];
 
+    /// <summary>
+    /// Refuses a checkpoint whose shape is not this recipe's: its variants and pool plans were worked out for this
+    /// shape and would be wrong for any other.
+    /// </summary>
+    public void CheckCheckpoint(LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var s = Shape;
+        foreach (var (key, expected, actual) in new[]
+                 {
+                     ("dim", s.Dim, config.Dim), ("hidden_dim", s.HiddenDim, config.HiddenDim), ("layers", s.Layers, config.Layers),
+                     ("heads", s.Heads, config.Heads), ("kv_heads", s.KvHeads, config.KvHeads), ("vocab_size", s.VocabSize, config.VocabSize),
+                 })
+        {
+            if (expected != actual)
+            {
+                throw new ModelFormatException(
+                    $"the checkpoint has {key} {actual}, recipe {Name} expects {expected}: it is not {Hub.Repository}; "
+                    + $"pull it with 'edgenode models pull {Name}' or choose the recipe of this model");
+            }
+        }
+    }
+
     /// <summary>The variant called <paramref name="name"/>; an unknown name is an error listing the recipe's variants.</summary>
     public RecipeVariant Variant(string name) =>
         Variants.Find(v => string.Equals(v.Name, name, StringComparison.OrdinalIgnoreCase))
