@@ -77,7 +77,9 @@ public static class ModelsCommand
                 throw new UsageException("--recipe sets the precision, block size and layer ranges: choose them with --variant and --nodes instead of --precision, --block-size and --layers");
             var recipe = RecipeCatalog.Find(recipeName);
             var variant = recipe.Variant(variantName ?? recipe.DefaultVariant.Name);
-            var plan = variant.Plan(nodes == 0 ? 1 : nodes);
+            // Pool sizes the recipe does not store are planned the same way on the spot.
+            var plan = variant.PoolPlans.Find(p => p.Nodes == Math.Max(nodes, 1))
+                ?? LayerSplitPlanner.Plan(WeightFootprint.Of(recipe.Shape, variant), recipe.Shape.Layers, nodes);
             if (variant.ActivationAware && conversion.CalibrationTextPath is null)
             {
                 Console.Error.WriteLine($"edgenode: variant {variant.Name} of {recipe.Name} is meant to be activation-aware; "
@@ -127,12 +129,12 @@ public static class ModelsCommand
             available = HardwareProbe.Probe().Memory.AvailableBytes;
             device = $"this device ({FormatBytes(available)} available)";
         }
-        Console.Out.WriteLine($"{"NAME",-16} {"REPOSITORY",-38} {"PARAMS",8} {"VARIANT",-8} {"WEIGHTS",9}  FIT ON {device.ToUpperInvariant()}");
+        Console.Out.WriteLine($"{"NAME",-16} {"REPOSITORY",-38} {"PARAMS",8} {"VARIANT",-8} {"WEIGHTS",10}  FIT ON {device.ToUpperInvariant()}");
         foreach (var recipe in RecipeCatalog.All)
         {
             var variant = recipe.DefaultVariant;
             var total = WeightFootprint.Of(recipe.Shape, variant).TotalBytes;
-            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),9}  {Fit(variant, total, available)}");
+            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(variant, total, available)}");
         }
         Console.Out.WriteLine($"fit: weights × {RuntimeOverhead} (runtime, KV cache and activations) against free memory; a pool counts its heaviest node. "
             + "'edgenode models pull NAME' fetches one.");
