@@ -135,6 +135,26 @@ public sealed class RecipeCatalogTests
     }
 
     [Fact]
+    public void Measured_entries_take_the_documented_keys_and_must_name_a_variant_of_the_recipe()
+    {
+        const string entry = """
+            "measured": [ { "variant": "int4", "device": "x86-64, 2 cores, 2 threads", "weights": "real weights",
+              "perplexity": 9.626, "perplexity_text": "heldout-story.txt", "greedy_agreement": 0.93,
+              "decode_tokens_per_second": 1234.5, "weight_bytes": 366592, "peak_rss_bytes": 52428800 } ]
+            """;
+        var text = RecipeCatalog.Serialize(RecipeCatalog.Find("stories260K"));
+        Assert.Contains("\"measured\": []", text, StringComparison.Ordinal);
+
+        var recipe = RecipeCatalog.Parse(Encoding.UTF8.GetBytes(text.Replace("\"measured\": []", entry, StringComparison.Ordinal)), "measured.json");
+        var measured = Assert.Single(recipe.Measured);
+        Assert.Equal((9.626, 0.93, 1234.5, 366592L, 52428800L), (measured.Perplexity, measured.GreedyAgreement, measured.DecodeTokensPerSecond, measured.WeightBytes, measured.PeakRssBytes));
+
+        var error = Assert.Throws<ModelFormatException>(() => RecipeCatalog.Parse(
+            Encoding.UTF8.GetBytes(text.Replace("\"measured\": []", entry.Replace("\"int4\"", "\"int2\"", StringComparison.Ordinal), StringComparison.Ordinal)), "measured.json"));
+        Assert.Equal("recipe measured.json: measured names variant 'int2', which the recipe does not have", error.Message);
+    }
+
+    [Fact]
     public void An_unknown_recipe_lists_the_known_ones()
     {
         var error = Assert.Throws<ArgumentException>(() => RecipeCatalog.Find("gpt-17"));
