@@ -16,7 +16,7 @@ internal static class CommandLine
         usage: edgenode <command> [options]
 
           generate       run a model on this device and stream its text
-          models         convert | list | pull | synth | export-gguf
+          models         convert | list | recipes | pull | synth | export-gguf | eval
           devices        ONNX Runtime version, the execution providers that run, CPU and memory
           bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
 

@@ -2,13 +2,18 @@ using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Agent.Cli;
 
-/// <summary>The conversion options shared by generate, bench and models convert: --precision, --block-size, --accuracy-level.</summary>
+/// <summary>
+/// The conversion options shared by generate, bench and models convert: --precision, --block-size, --accuracy-level,
+/// --asymmetric, --awq.
+/// </summary>
 public static class ConversionArguments
 {
     public const string Help = """
           --precision P      fp32 | int8 | int4 when converting a checkpoint (default fp32)
           --block-size B     quantization block along K, a power of two 16..256 (default: int8 128, int4 64)
           --accuracy-level A MatMulNBits accuracy level: 4 = int8 activations (default), 0 = float activations
+          --asymmetric       int8/int4: quantize each block over its [min, max] with a zero point (default: symmetric)
+          --awq FILE         int8/int4: activation-aware scaling calibrated on the text in FILE (text like what the model will read)
         """;
 
     /// <summary>The options, and the precision the user asked for (null when --precision was not given).</summary>
@@ -33,7 +38,18 @@ public static class ConversionArguments
         if (blockSize is { } b && (b < 16 || (b & (b - 1)) != 0))
             throw new UsageException($"--block-size {blockSize} is not a power of two (16, 32, 64, 128, 256)");
         var accuracyLevel = args.Int("accuracy-level", 4, 0, 4);
-        var options = new ConversionOptions { Precision = requested ?? WeightPrecision.Fp32, BlockSize = blockSize, AccuracyLevel = accuracyLevel };
+        var asymmetric = args.Flag("asymmetric");
+        var calibration = args.String("awq");
+        // Checked here so a wrong path fails before the weights are read, which can take minutes.
+        if (calibration is not null && !File.Exists(calibration))
+            throw new UsageException($"--awq {calibration}: calibration text not found; pass a text file like what the model will read");
+        if (calibration is not null && new FileInfo(calibration).Length == 0)
+            throw new UsageException($"--awq {calibration}: the calibration text is empty");
+        var options = new ConversionOptions
+        {
+            Precision = requested ?? WeightPrecision.Fp32, BlockSize = blockSize, AccuracyLevel = accuracyLevel,
+            Asymmetric = asymmetric, CalibrationTextPath = calibration,
+        };
         return (options, requested);
     }
 }

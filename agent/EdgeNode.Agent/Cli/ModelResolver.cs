@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Agent.Cli;
@@ -40,7 +41,8 @@ public static class ModelResolver
     }
 
     /// <summary>Converts <paramref name="source"/> into <paramref name="target"/> through a staging folder, so a failed run leaves nothing half-written.</summary>
-    public static ModelManifest Convert(CheckpointSource source, string target, ConversionOptions options, TextWriter log)
+    /// <param name="checkShape">Called with the checkpoint's shape once its weights are read, before any conversion work (a recipe's check).</param>
+    public static ModelManifest Convert(CheckpointSource source, string target, ConversionOptions options, TextWriter log, Action<LlamaConfig>? checkShape = null)
     {
         var staging = target.TrimEnd('/') + ".partial";
         var scratch = staging + ".scratch";
@@ -53,6 +55,7 @@ public static class ModelResolver
         try
         {
             var weights = source.ReadWeights();
+            checkShape?.Invoke(weights.Config);
             options = ForSource(source, options) with { Prequantized = source.Prequantized };
             var manifest = ModelConverter.Convert(weights, source.TokenizerPath(scratch), staging, options,
                 new LineProgress(log, "edgenode:   ", $"edgenode: converting {source.Name} ({source.Format}) to ONNX ({options.Precision.ToName()}) into {target}"));
@@ -89,6 +92,8 @@ public static class ModelResolver
         identity.Append(precision.ToName());
         if (precision != WeightPrecision.Fp32)
             identity.Append('|').Append(options.EffectiveBlockSize).Append('|').Append(options.AccuracyLevel).Append('|').Append(options.Asymmetric);
+        if (options.CalibrationTextPath is { } calibration)
+            identity.Append("|awq|").Append(System.Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(calibration))));
         var hash = System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..12];
         return $"{source.Name}-{hash}-{precision.ToName()}";
     }

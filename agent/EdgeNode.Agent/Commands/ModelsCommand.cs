@@ -6,21 +6,27 @@ using EdgeNode.Inference.Sessions;
 using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Gguf;
+using EdgeNode.Hardware;
 using EdgeNode.Models.Hub;
+using EdgeNode.Models.Recipes;
 using EdgeNode.Models.Synthetic;
 using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Agent.Commands;
 
-/// <summary>`edgenode models ...`: convert, list, pull, synth, export-gguf.</summary>
+/// <summary>`edgenode models ...`: convert, list, recipes, pull, synth, export-gguf, eval.</summary>
 public static class ModelsCommand
 {
     private const string Usage = """
-        usage: edgenode models <convert|list|pull|synth|export-gguf|eval> [options]
+        usage: edgenode models <convert|list|recipes|pull|synth|export-gguf|eval> [options]
 
-          convert <model.bin|model.gguf|hf-folder> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B] [--accuracy-level A] [--layers a:b[,b:c]]
+          convert <model.bin|model.gguf|hf-folder|pulled name> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B]
+                  [--accuracy-level A] [--asymmetric] [--awq FILE] [--layers a:b[,b:c]]
+          convert <hf-folder|pulled name> --out DIR --recipe NAME [--variant V] [--nodes N] [--awq FILE]
+                                                the recipe's precision, block size, zero points, scaling and N-node slices
           list
-          pull NAME [--dir DIR]                 (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
+          recipes [--memory SIZE]               recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
+          pull NAME [--dir DIR]                 a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
           export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
           eval --model M --text FILE [--precision P[,P…]] [--window N] [--tokens N] [--json-out F]
@@ -34,17 +40,18 @@ public static class ModelsCommand
     public static int Run(string[] args)
     {
         if (args.Length == 0)
-            throw new UsageException("edgenode models needs a verb: convert, list, pull, synth, export-gguf or eval");
+            throw new UsageException("edgenode models needs a verb: convert, list, recipes, pull, synth, export-gguf or eval");
         var rest = args[1..];
         return args[0] switch
         {
             "convert" => Convert(new ArgumentReader("models convert", rest)),
             "list" => List(new ArgumentReader("models list", rest)),
+            "recipes" => Recipes(new ArgumentReader("models recipes", rest)),
             "pull" => Pull(new ArgumentReader("models pull", rest)),
             "synth" => Synth(new ArgumentReader("models synth", rest)),
             "export-gguf" => ExportGguf(new ArgumentReader("models export-gguf", rest)),
             "eval" => Eval(new ArgumentReader("models eval", rest)),
-            _ => throw new UsageException($"unknown verb 'models {args[0]}'; use convert, list, pull, synth, export-gguf or eval"),
+            _ => throw new UsageException($"unknown verb 'models {args[0]}'; use convert, list, recipes, pull, synth, export-gguf or eval"),
         };
     }
 
@@ -52,20 +59,129 @@ public static class ModelsCommand
     {
         var outDir = args.Required("out", "DIR");
         var tokenizer = args.String("tokenizer");
-        var (conversion, _) = ConversionArguments.Read(args);
+        var (conversion, requested) = ConversionArguments.Read(args);
         var layersText = args.String("layers");
+        var recipeName = args.String("recipe");
+        var variantName = args.String("variant");
+        var nodes = args.Int("nodes", 0, 1, 64);
         args.RejectUnknown(maxPositionals: 1);
         var input = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models convert needs the checkpoint: edgenode models convert <model.bin|model.gguf|hf-folder> --out DIR");
         // Never overwrite a folder that holds something other than an earlier conversion.
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, ModelManifest.FileName)))
             throw new ArgumentException($"--out {outDir} exists and is not an earlier conversion; choose an empty or new folder");
+        // A bare name is a model pulled earlier (e.g. by 'models pull tinyllama-1.1b').
+        if (!File.Exists(input) && !Directory.Exists(input) && Directory.Exists(Path.Combine(AgentPaths.Models, input)))
+            input = Path.Combine(AgentPaths.Models, input);
         var source = CheckpointSource.Open(input, tokenizer);
-        var ranges = layersText is null ? null : ModelConverter.ParseLayerRanges(layersText);
-        var manifest = ModelResolver.Convert(source, outDir, conversion with { LayerRanges = ranges, Name = source.Name }, Console.Error);
+
+        Action<LlamaConfig>? checkShape = null;
+        if (recipeName is not null)
+        {
+            if (requested is not null || layersText is not null || conversion.BlockSize is not null)
+                throw new UsageException("--recipe sets the precision, block size and layer ranges: choose them with --variant and --nodes instead of --precision, --block-size and --layers");
+            var recipe = RecipeCatalog.Find(recipeName);
+            var variant = recipe.Variant(variantName ?? recipe.DefaultVariant.Name);
+            // Pool sizes the recipe does not store are planned the same way on the spot.
+            var plan = variant.PoolPlans.Find(p => p.Nodes == Math.Max(nodes, 1))
+                ?? LayerSplitPlanner.Plan(WeightFootprint.Of(recipe.Shape, variant), recipe.Shape.Layers, nodes);
+            if (variant.ActivationAware && conversion.CalibrationTextPath is null)
+            {
+                Console.Error.WriteLine($"edgenode: variant {variant.Name} of {recipe.Name} is meant to be activation-aware; "
+                    + "pass --awq FILE (text like what the model will read) to calibrate it — converting without the scaling");
+            }
+            conversion = conversion with
+            {
+                Precision = variant.WeightPrecision,
+                BlockSize = variant.BlockSize == 0 ? null : variant.BlockSize,
+                Asymmetric = conversion.Asymmetric || variant.Asymmetric,
+                LayerRanges = plan.Slices.Select(s => (s.FirstLayer, s.EndLayer)).ToList(),
+                RecipeName = recipe.Name,
+                RecipeVariant = variant.Name,
+            };
+            checkShape = recipe.CheckCheckpoint;
+            Console.Error.WriteLine($"edgenode: recipe {recipe.Name}, variant {variant.Name} ({variant.Reason}); {plan.Nodes} node(s): layers {plan.LayerRanges}");
+        }
+        else
+        {
+            if (variantName is not null || nodes != 0)
+                throw new UsageException("--variant and --nodes choose from a recipe: add --recipe NAME (see 'edgenode models recipes')");
+            conversion = conversion with { LayerRanges = layersText is null ? null : ModelConverter.ParseLayerRanges(layersText) };
+        }
+        var manifest = ModelResolver.Convert(source, outDir, conversion with { Name = source.Name }, Console.Error, checkShape);
         foreach (var file in manifest.Files)
             Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");
         return 0;
     }
+
+    /// <summary>
+    /// The recipes, their size at the default variant, and whether that fits: alone on this device (or on one with
+    /// --memory bytes free), else the smallest pool of such devices whose heaviest node fits.
+    /// </summary>
+    private static int Recipes(ArgumentReader args)
+    {
+        var memoryText = args.String("memory");
+        args.RejectUnknown();
+        long available;
+        string device;
+        if (memoryText is not null)
+        {
+            available = ParseSize(memoryText);
+            device = $"a device with {FormatBytes(available)} free";
+        }
+        else
+        {
+            available = HardwareProbe.Probe().Memory.AvailableBytes;
+            device = $"this device ({FormatBytes(available)} available)";
+        }
+        Console.Out.WriteLine($"{"NAME",-16} {"REPOSITORY",-38} {"PARAMS",8} {"VARIANT",-8} {"WEIGHTS",10}  FIT ON {device.ToUpperInvariant()}");
+        foreach (var recipe in RecipeCatalog.All)
+        {
+            var variant = recipe.DefaultVariant;
+            var total = WeightFootprint.Of(recipe.Shape, variant).TotalBytes;
+            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(variant, total, available)}");
+        }
+        Console.Out.WriteLine($"fit: weights × {RuntimeOverhead} (runtime, KV cache and activations) against free memory; a pool counts its heaviest node. "
+            + "'edgenode models pull NAME' fetches one.");
+        return 0;
+    }
+
+    // Weights are most of a node's memory; the rest (ONNX Runtime's arenas, the KV cache at a few thousand positions,
+    // activations) is taken as a fifth on top.
+    private const double RuntimeOverhead = 1.2;
+
+    private static string Fit(RecipeVariant variant, long totalBytes, long available)
+    {
+        if (totalBytes * RuntimeOverhead <= available)
+            return "fits alone";
+        foreach (var plan in variant.PoolPlans.Where(p => p.Nodes > 1).OrderBy(p => p.Nodes))
+        {
+            if (plan.MaxNodeBytes * RuntimeOverhead <= available)
+                return $"pool of {plan.Nodes} (largest slice {FormatBytes(plan.MaxNodeBytes)})";
+        }
+        var largest = variant.PoolPlans.MaxBy(p => p.Nodes);
+        return largest is null ? "does not fit" : $"more than {largest.Nodes} such nodes";
+    }
+
+    private static long ParseSize(string text)
+    {
+        var t = text.Trim().ToUpperInvariant().TrimEnd('B');
+        var multiplier = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1L;
+        var number = multiplier == 1 ? t : t[..^1];
+        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0
+            ? (long)(value * multiplier)
+            : throw new UsageException($"--memory '{text}' is not a size like 512M, 4G or 4294967296");
+    }
+
+    private static string FormatBytes(long bytes) => bytes >= 1L << 30
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB");
+
+    private static string FormatCount(long count) => count switch
+    {
+        >= 1_000_000_000 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count / 1e9:0.00}B"),
+        >= 1_000_000 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count / 1e6:0}M"),
+        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count / 1e3:0}K"),
+    };
 
     private static int List(ArgumentReader args)
     {
@@ -89,7 +205,7 @@ public static class ModelsCommand
         if (rows.Count == 0)
         {
             Console.Out.WriteLine($"no models under {AgentPaths.Home} yet: 'edgenode models pull NAME' or 'edgenode generate --model <checkpoint>'");
-            Console.Out.WriteLine($"known to pull: {string.Join(", ", ModelCatalog.Names)}");
+            Console.Out.WriteLine($"known to pull: {string.Join(", ", ModelCatalog.Names)} (recipes: 'edgenode models recipes')");
             return 0;
         }
         Console.Out.WriteLine($"{"NAME",-40} {"KIND",-10} {"SIZE",10}  MODEL");

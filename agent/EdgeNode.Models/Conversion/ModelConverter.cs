@@ -39,6 +39,20 @@ public sealed record ConversionOptions
 
     /// <summary>Model name recorded in the manifest; defaults to the checkpoint's folder name.</summary>
     public string? Name { get; init; }
+
+    /// <summary>
+    /// A text file to calibrate activation-aware scaling on (<see cref="ActivationAwareScaling"/>), or null for none. The
+    /// text should be like what the model will read; a few thousand tokens are enough.
+    /// </summary>
+    public string? CalibrationTextPath { get; init; }
+
+    /// <summary>At most this many calibration tokens are run through the reference forward pass (it is slow on large models).</summary>
+    public int MaxCalibrationTokens { get; init; } = 2048;
+
+    /// <summary>The recipe and variant these options came from, recorded in the manifest.</summary>
+    public string? RecipeName { get; init; }
+
+    public string? RecipeVariant { get; init; }
 }
 
 /// <summary>
@@ -58,12 +72,28 @@ public static class ModelConverter
     {
         var config = weights.Config;
         // Load the tokenizer first so a mismatched vocabulary fails before minutes of conversion.
-        _ = TextTokenizerLoader.Load(tokenizerPath, config.VocabSize);
+        var tokenizer = TextTokenizerLoader.Load(tokenizerPath, config.VocabSize);
         var ranges = options.LayerRanges ?? [(0, config.Layers)];
         ValidateRanges(ranges, config.Layers);
+        ManifestActivationAware? activationAware = null;
+        var prequantized = options.Prequantized;
+        if (options.CalibrationTextPath is { } calibrationPath)
+        {
+            var calibration = ActivationCalibration.Read(calibrationPath, tokenizer, options.MaxCalibrationTokens);
+            progress?.Report($"activation-aware scaling: calibrating on {calibration.Tokens} tokens of {Path.GetFileName(calibrationPath)}");
+            var activations = ChannelActivations.Collect(weights, calibration.Sequences,
+                done => progress?.Report($"calibration {done}/{calibration.Tokens} tokens"));
+            weights = ActivationAwareScaling.Apply(weights, activations);
+            // Blocks read from a GGUF hold the unscaled weights; the scaled ones must be quantized afresh.
+            prequantized = null;
+            activationAware = new ManifestActivationAware
+            {
+                CalibrationSha256 = calibration.Sha256, Tokens = activations.Positions, Alpha = ActivationAwareScaling.DefaultAlpha,
+            };
+        }
         Directory.CreateDirectory(outFolder);
 
-        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, options.Prequantized);
+        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, prequantized);
         var specs = new List<SliceSpec> { SliceSpec.EmbedOnly };
         specs.AddRange(ranges.Select(r => SliceSpec.Layers(r.First, r.End)));
         specs.Add(SliceSpec.HeadOnly(config.Layers));
@@ -95,6 +125,16 @@ public static class ModelConverter
             Tokenizer = tokenizerName,
             Slices = slices,
             Files = HashFiles(outFolder),
+            Quantization = new ManifestQuantization
+            {
+                Precision = options.Precision.ToName(),
+                BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.EffectiveBlockSize,
+                AccuracyLevel = options.AccuracyLevel,
+                Asymmetric = options.Asymmetric,
+                ActivationAware = activationAware,
+                Recipe = options.RecipeName,
+                Variant = options.RecipeVariant,
+            },
         };
         manifest.Save(outFolder);
         return manifest;

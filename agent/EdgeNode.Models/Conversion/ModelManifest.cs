@@ -23,6 +23,9 @@ public sealed class ModelManifest
     public required List<ManifestSlice> Slices { get; set; }
     public required List<ManifestFile> Files { get; set; }
 
+    /// <summary>How the weights were quantized; absent in manifests written before it was recorded.</summary>
+    public ManifestQuantization? Quantization { get; set; }
+
     [JsonIgnore]
     public WeightPrecision WeightPrecision => WeightPrecisionNames.Parse(Precision);
 

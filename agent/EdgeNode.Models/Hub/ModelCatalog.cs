@@ -1,8 +1,11 @@
+using EdgeNode.Models.Recipes;
+
 namespace EdgeNode.Models.Hub;
 
 /// <summary>
-/// The models EdgeNode can pull by name. Names are also the folder names used under the models
-/// directory and in a local mirror (the layout of the shared models folder CI uses).
+/// The models EdgeNode can pull by name: the entries below, then every recipe (<see cref="RecipeCatalog"/>). Names
+/// are also the folder names used under the models directory and in a local mirror (the layout of the shared models
+/// folder CI uses).
 /// </summary>
 public static class ModelCatalog
 {
@@ -47,11 +50,25 @@ public static class ModelCatalog
             [s_llama2TokenizerBin, s_llama2TokenizerModel]),
     ];
 
-    public static IEnumerable<string> Names => All.Select(m => m.Name);
+    /// <summary>The entries above, then the recipes that are not among them.</summary>
+    public static IEnumerable<string> Names =>
+        All.Select(m => m.Name).Concat(RecipeCatalog.Names.Where(r => !All.Any(m => string.Equals(m.Name, r, StringComparison.OrdinalIgnoreCase))));
 
-    /// <summary>The catalog entry for <paramref name="name"/> (case-insensitive), or null.</summary>
+    /// <summary>The catalog entry for <paramref name="name"/> (case-insensitive), else the recipe's, or null.</summary>
     public static CatalogModel? TryFind(string name) =>
-        All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+        All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? (RecipeCatalog.TryFind(name) is { } recipe ? FromRecipe(recipe) : null);
+
+    /// <summary>
+    /// What to fetch for a recipe: its hub files into a flat folder named after it (a mirror holds them as
+    /// &lt;mirror&gt;/&lt;recipe&gt;/&lt;file&gt;), checked against pinned hashes or the hub's listing.
+    /// </summary>
+    public static CatalogModel FromRecipe(ModelRecipe recipe)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        var files = recipe.Hub.Files.Select(f => new CatalogFile(f.FileName, f.Path, null, f.Sha256, $"{recipe.Name}/{f.FileName}")).ToList();
+        return new CatalogModel(recipe.Name, recipe.Summary, recipe.Hub.Repository, recipe.Hub.Revision, files, HashesFromListing: true);
+    }
 
     /// <summary>The catalog entry for <paramref name="name"/>; an unknown name is an error listing the known ones.</summary>
     public static CatalogModel Find(string name) =>

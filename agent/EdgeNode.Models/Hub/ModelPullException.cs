@@ -1,7 +1,7 @@
 namespace EdgeNode.Models.Hub;
 
 /// <summary>A model could not be pulled; the message says what went wrong and what to do.</summary>
-public sealed class ModelPullException : Exception
+public class ModelPullException : Exception
 {
     public ModelPullException(string message) : base(message) { }
 

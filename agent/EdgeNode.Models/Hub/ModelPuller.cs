@@ -17,6 +17,7 @@ public sealed class ModelPuller : IDisposable
     private const int BufferSize = 1 << 20;
     private const int MaxRedirects = 10;
     private const string PartialSuffix = ".partial";
+    private const int MaxListingPages = 1000;
 
     // A connection that delivers nothing for this long is treated as cut (the partial file stays for a resume).
     private static readonly TimeSpan s_stallTimeout = TimeSpan.FromSeconds(60);
@@ -63,6 +64,10 @@ public sealed class ModelPuller : IDisposable
     public Task<PulledModel> PullAsync(string name, string modelsDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken) =>
         PullAsync(ModelCatalog.Find(name), modelsDirectory, progress, cancellationToken);
 
+    /// <summary>Pulls a recipe's hub files into <c>&lt;modelsDirectory&gt;/&lt;recipe name&gt;/</c>.</summary>
+    public Task<PulledModel> PullAsync(Recipes.ModelRecipe recipe, string modelsDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken) =>
+        PullAsync(ModelCatalog.FromRecipe(recipe), modelsDirectory, progress, cancellationToken);
+
     /// <summary>Pulls <paramref name="model"/> (a catalog entry, or one described by the caller).</summary>
     public async Task<PulledModel> PullAsync(CatalogModel model, string modelsDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
@@ -71,15 +76,109 @@ public sealed class ModelPuller : IDisposable
         var directory = Path.GetFullPath(Path.Combine(modelsDirectory, model.Name));
         Directory.CreateDirectory(directory);
 
-        var files = new List<PulledFile>(model.Files.Count);
-        foreach (var file in model.Files)
+        var toFetch = model.HashesFromListing ? await ResolveDigestsAsync(model, cancellationToken).ConfigureAwait(false) : model.Files;
+        var files = new List<PulledFile>(toFetch.Count);
+        // A corrupt file does not stop the others: every good file lands, so a second pull fetches only the bad ones.
+        var mismatches = new List<FileHashMismatchException>();
+        foreach (var file in toFetch)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            files.Add(_settings.MirrorDirectory is { } mirror
-                ? await CopyFromMirrorAsync(model, file, mirror, directory, progress, cancellationToken).ConfigureAwait(false)
-                : await DownloadAsync(model, file, directory, progress, cancellationToken).ConfigureAwait(false));
+            try
+            {
+                files.Add(_settings.MirrorDirectory is { } mirror
+                    ? await CopyFromMirrorAsync(model, file, mirror, directory, progress, cancellationToken).ConfigureAwait(false)
+                    : await DownloadAsync(model, file, directory, progress, cancellationToken).ConfigureAwait(false));
+            }
+            catch (FileHashMismatchException e)
+            {
+                mismatches.Add(e);
+            }
         }
+        if (mismatches.Count == 1)
+            throw mismatches[0];
+        if (mismatches.Count > 1)
+            throw new ModelPullException(string.Join(Environment.NewLine, mismatches.Select(e => e.Message)));
         return new PulledModel(model.Name, directory, files);
+    }
+
+    /// <summary>
+    /// The hub's listing of <paramref name="repository"/> at <paramref name="revision"/>, every page of it: sizes, git
+    /// blob ids and LFS sha256s of all files.
+    /// </summary>
+    public async Task<IReadOnlyList<HubTreeEntry>> ListAsync(string repository, string revision, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(repository);
+        var entries = new List<HubTreeEntry>();
+        Uri? url = HubTreeListing.Url(_settings.Endpoint, repository, revision);
+        for (var page = 0; url is not null; page++)
+        {
+            if (page >= MaxListingPages)
+                throw new ModelPullException($"the file listing of {repository} at {revision} did not end after {MaxListingPages} pages");
+            using var response = await SendAsync(HttpMethod.Get, url, null, followCrossHostRedirects: false, cancellationToken).ConfigureAwait(false);
+            ThrowUnlessSuccess(response, url, $"the file listing of {repository} at {revision}");
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            entries.AddRange(HubTreeListing.Parse(body, url.AbsoluteUri));
+            url = response.Headers.TryGetValues("Link", out var links) ? HubTreeListing.NextPage(links, url) : null;
+        }
+        return entries;
+    }
+
+    /// <summary>
+    /// Gives every file without a pinned sha256 its size and hash: in a mirror from its SHA256SUMS first (no network
+    /// needed), otherwise from the hub's tree listing (LFS files by sha256, files kept in git by blob sha1).
+    /// </summary>
+    private async Task<IReadOnlyList<CatalogFile>> ResolveDigestsAsync(CatalogModel model, CancellationToken cancellationToken)
+    {
+        var files = model.Files.ToList();
+        string? sumsPath = null;
+        if (_settings.MirrorDirectory is { } mirror)
+        {
+            sumsPath = Path.Combine(mirror, model.Name, Sha256Sums.FileName);
+            if (File.Exists(sumsPath))
+            {
+                var sums = Sha256Sums.Read(sumsPath);
+                for (var i = 0; i < files.Count; i++)
+                {
+                    if (files[i].Sha256 is null && sums.TryGetValue(files[i].FileName, out var sha256))
+                        files[i] = files[i] with { Sha256 = sha256 };
+                }
+            }
+        }
+        var unresolved = files.Where(f => f.Digest is null).ToList();
+        if (unresolved.Count == 0)
+            return files;
+        if (model.HubRepository is not { } repository)
+            throw new ModelPullException($"{model.Name} gives no hash for {unresolved[0].FileName} and has no hub repository to ask");
+
+        IReadOnlyList<HubTreeEntry> listing;
+        try
+        {
+            listing = await ListAsync(repository, model.Revision, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelPullException e) when (sumsPath is not null)
+        {
+            throw new ModelPullException(
+                $"no hash to check the mirror's {unresolved[0].FileName} against: {sumsPath} does not list it and the hub's listing "
+                + $"could not be read ({e.Message}); add '<sha256>  {unresolved[0].FileName}' lines to {sumsPath} (sha256sum writes them) "
+                + "or make the hub reachable", e);
+        }
+        for (var i = 0; i < files.Count; i++)
+        {
+            var file = files[i];
+            var entry = listing.FirstOrDefault(e => string.Equals(e.Path, file.HubPath, StringComparison.Ordinal));
+            if (entry is null)
+            {
+                if (file.Digest is not null)
+                    continue;
+                throw new ModelPullException(
+                    $"{file.HubPath} is not in {repository} at {model.Revision} according to the hub's listing ({listing.Count} files); "
+                    + "check the file list of the recipe");
+            }
+            files[i] = file.Sha256 is not null
+                ? file with { Size = entry.Size }
+                : file with { Sha256 = entry.LfsSha256, GitBlobSha1 = entry.LfsSha256 is null ? entry.BlobSha1 : null, Size = entry.Size };
+        }
+        return files;
     }
 
     public void Dispose() => _http.Dispose();
@@ -108,7 +207,8 @@ public sealed class ModelPuller : IDisposable
     {
         var url = SourceUrl(model, file);
         var target = Path.Combine(directory, file.FileName);
-        var expected = file.Sha256 ?? await HubSha256Async(url, file, cancellationToken).ConfigureAwait(false);
+        var expected = file.Digest
+            ?? new FileDigest(DigestAlgorithm.Sha256, await HubSha256Async(url, file, cancellationToken).ConfigureAwait(false), null);
 
         if (await IsPresentAsync(target, expected, file.FileName, progress, cancellationToken).ConfigureAwait(false) is { } present)
             return present;
@@ -146,8 +246,8 @@ public sealed class ModelPuller : IDisposable
                 total = response.Content.Headers.ContentLength;
             }
 
-            var sha256 = await ReceiveAsync(response, partial, existing, total, file.FileName, url, progress, cancellationToken).ConfigureAwait(false);
-            return Finish(partial, target, expected, sha256, PulledFileOrigin.Downloaded);
+            var hashes = await ReceiveAsync(response, partial, existing, total, file.FileName, url, expected, progress, cancellationToken).ConfigureAwait(false);
+            return Finish(partial, target, expected, hashes, PulledFileOrigin.Downloaded, "the download was corrupted — run pull again");
         }
     }
 
@@ -161,14 +261,14 @@ public sealed class ModelPuller : IDisposable
                 $"{file.FileName} of {model.Name} is not in the mirror: {source} does not exist ({HubSettings.MirrorVariable}={mirror})");
         }
         var target = Path.Combine(directory, file.FileName);
-        // Without a pinned hash the mirror's copy is the reference: at least the copy is checked against it.
-        var expected = file.Sha256 ?? await Sha256OfFileAsync(source, cancellationToken).ConfigureAwait(false);
+        // Without any hash (a catalog file with none pinned) the mirror's copy is the reference: at least the copy is checked against it.
+        var expected = file.Digest
+            ?? new FileDigest(DigestAlgorithm.Sha256, await Sha256OfFileAsync(source, cancellationToken).ConfigureAwait(false), null);
         if (await IsPresentAsync(target, expected, file.FileName, progress, cancellationToken).ConfigureAwait(false) is { } present)
             return present;
 
         var partial = target + PartialSuffix;
-        var stopwatch = Stopwatch.StartNew();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = expected.NewHasher();
         var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, useAsync: true);
         await using (input.ConfigureAwait(false))
         {
@@ -182,7 +282,7 @@ public sealed class ModelPuller : IDisposable
                 int read;
                 while ((read = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    hash.AppendData(buffer, 0, read);
+                    hash.Append(buffer.AsSpan(0, read));
                     await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                     done += read;
                     reporter.Report(done, final: false);
@@ -190,15 +290,16 @@ public sealed class ModelPuller : IDisposable
                 reporter.Report(done, final: true);
             }
         }
-        return Finish(partial, target, expected, Convert.ToHexStringLower(hash.GetHashAndReset()), PulledFileOrigin.CopiedFromMirror);
+        return Finish(partial, target, expected, hash.Finish(), PulledFileOrigin.CopiedFromMirror,
+            $"the mirror's copy {source} is corrupted — replace it");
     }
 
     /// <summary>Streams the body into the partial file, hashing the resumed prefix and the new bytes as one.</summary>
-    private static async Task<string> ReceiveAsync(
-        HttpResponseMessage response, string partial, long existing, long? total, string fileName, Uri url,
+    private static async Task<(string Sha256, string Checked)> ReceiveAsync(
+        HttpResponseMessage response, string partial, long existing, long? total, string fileName, Uri url, FileDigest expected,
         IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hash = expected.NewHasher();
         var buffer = new byte[BufferSize];
         var output = new FileStream(partial, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, BufferSize, useAsync: true);
         long done = 0;
@@ -213,7 +314,7 @@ public sealed class ModelPuller : IDisposable
                 output.SetLength(existing);
                 int prefixRead;
                 while ((prefixRead = await output.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-                    hash.AppendData(buffer, 0, prefixRead);
+                    hash.Append(buffer.AsSpan(0, prefixRead));
             }
             done = existing;
             var reporter = new ProgressReporter(fileName, total, existing, progress);
@@ -231,7 +332,7 @@ public sealed class ModelPuller : IDisposable
                         var read = await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
                         if (read == 0)
                             break;
-                        hash.AppendData(buffer, 0, read);
+                        hash.Append(buffer.AsSpan(0, read));
                         await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                         done += read;
                         reporter.Report(done, final: false);
@@ -254,34 +355,50 @@ public sealed class ModelPuller : IDisposable
             throw new ModelPullException(
                 $"download of {fileName} from {url} ended at {done} of {expectedLength} bytes; run pull again to resume from {partial}");
         }
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+        return hash.Finish();
     }
 
     /// <summary>Moves a verified partial file into place; a hash mismatch deletes it (resuming corrupt bytes would never help).</summary>
-    private static PulledFile Finish(string partial, string target, string expected, string actual, PulledFileOrigin origin)
+    private static PulledFile Finish(
+        string partial, string target, FileDigest expected, (string Sha256, string Checked) actual, PulledFileOrigin origin, string remedy)
     {
-        if (!string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(expected.Hex, actual.Checked, StringComparison.OrdinalIgnoreCase))
         {
             File.Delete(partial);
-            throw new ModelPullException(
-                $"sha256 mismatch for {Path.GetFileName(target)}: expected {expected}, got {actual}; "
-                + "the download was corrupted — run pull again");
+            throw new FileHashMismatchException(
+                $"{expected.AlgorithmName} mismatch for {Path.GetFileName(target)}: expected {expected.Hex}, got {actual.Checked}; {remedy}");
         }
         File.Move(partial, target, overwrite: true);
-        return new PulledFile(target, actual, new FileInfo(target).Length, origin);
+        return new PulledFile(target, actual.Sha256, new FileInfo(target).Length, origin);
     }
 
     private static async Task<PulledFile?> IsPresentAsync(
-        string target, string expected, string fileName, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+        string target, FileDigest expected, string fileName, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         if (!File.Exists(target))
             return null;
-        var actual = await Sha256OfFileAsync(target, cancellationToken).ConfigureAwait(false);
-        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
-            return null;
         var length = new FileInfo(target).Length;
+        if (expected.Size is { } size && size != length)
+            return null;
+        var actual = await HashFileAsync(target, expected, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(actual.Checked, expected.Hex, StringComparison.OrdinalIgnoreCase))
+            return null;
         progress?.Report(new DownloadProgress(fileName, length, length, 0));
-        return new PulledFile(target, actual, length, PulledFileOrigin.AlreadyPresent);
+        return new PulledFile(target, actual.Sha256, length, PulledFileOrigin.AlreadyPresent);
+    }
+
+    private static async Task<(string Sha256, string Checked)> HashFileAsync(string path, FileDigest digest, CancellationToken cancellationToken)
+    {
+        using var hash = digest.NewHasher();
+        var buffer = new byte[BufferSize];
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, useAsync: true);
+        await using (stream.ConfigureAwait(false))
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                hash.Append(buffer.AsSpan(0, read));
+        }
+        return hash.Finish();
     }
 
     /// <summary>

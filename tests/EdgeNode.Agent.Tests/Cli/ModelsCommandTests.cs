@@ -65,4 +65,135 @@ public sealed class ModelsCommandTests(AgentHome home) : IClassFixture<AgentHome
         Assert.Contains("unknown model 'gpt-17'", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("stories260K", result.Stderr, StringComparison.Ordinal);
     }
+
+    private static string RecipeFile(string name) =>
+        Path.Combine(TestPaths.RepoRoot, "agent", "EdgeNode.Models", "Recipes", "Families", name + ".json");
+
+    [Fact]
+    public void RecipesListsEveryRecipeWithItsRepositoryAndWhetherItFits()
+    {
+        var result = home.Run("models", "recipes", "--memory", "1G");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+
+        var lines = result.Stdout.Split('\n');
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(RecipeFile("x"))!, "*.json"))
+        {
+            using var recipe = JsonDocument.Parse(File.ReadAllText(file));
+            var name = recipe.RootElement.GetProperty("name").GetString()!;
+            var repository = recipe.RootElement.GetProperty("hub").GetProperty("repository").GetString()!;
+            Assert.Contains(lines, l => l.StartsWith(name + " ", StringComparison.Ordinal) && l.Contains(repository, StringComparison.Ordinal));
+        }
+        // A 0.7 MiB model fits a 1 GiB device; 7.25B parameters at 4 bits (over 3.5 GB) do not.
+        Assert.Contains("fits alone", lines.Single(l => l.StartsWith("stories260K ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.DoesNotContain("fits alone", lines.Single(l => l.StartsWith("mistral-7b ", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ConvertWithARecipeAppliesTheVariantThePoolPlanAndTheCalibration()
+    {
+        using var dir = TestPaths.NewTempDirectory("convert-recipe");
+        var calibration = Path.Combine(dir.Path, "calibration.txt");
+        File.WriteAllText(calibration, "Once upon a time, there was a girl named Lily. She had a red ball.\n\nOne day she went to the park with her mom.");
+        var outDir = Path.Combine(dir.Path, "out");
+
+        var result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--recipe", "stories260K",
+            "--variant", "int4", "--nodes", "2", "--awq", calibration, "--out", outDir);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("calibration ", result.Stderr, StringComparison.Ordinal);
+
+        // The recipe file's own data: the int4 variant and its two-node plan.
+        using var recipe = JsonDocument.Parse(File.ReadAllText(RecipeFile("stories260K")));
+        var variant = recipe.RootElement.GetProperty("variants").EnumerateArray().Single(v => v.GetProperty("name").GetString() == "int4");
+        var plan = variant.GetProperty("pool_plans").EnumerateArray().Single(p => p.GetProperty("nodes").GetInt32() == 2);
+        var expectedSlices = plan.GetProperty("slices").EnumerateArray()
+            .Select(s => $"layers_{s.GetProperty("first_layer").GetInt32()}_{s.GetProperty("end_layer").GetInt32()}.onnx");
+
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "manifest.json")));
+        var root = manifest.RootElement;
+        Assert.Equal(["embed.onnx", .. expectedSlices, "head.onnx"], root.GetProperty("slices").EnumerateArray().Select(s => s.GetProperty("file").GetString()!));
+        var q = root.GetProperty("quantization");
+        Assert.Equal("int4", q.GetProperty("precision").GetString());
+        Assert.Equal(variant.GetProperty("block_size").GetInt32(), q.GetProperty("block_size").GetInt32());
+        Assert.Equal(variant.GetProperty("asymmetric").GetBoolean(), q.GetProperty("asymmetric").GetBoolean());
+        Assert.Equal("stories260K", q.GetProperty("recipe").GetString());
+        Assert.Equal("int4", q.GetProperty("variant").GetString());
+        var aware = q.GetProperty("activation_aware");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(calibration))), aware.GetProperty("calibration_sha256").GetString());
+        Assert.True(aware.GetProperty("tokens").GetInt64() > 10);
+
+        var generate = home.Run("generate", "--model", outDir, "--prompt", "Once upon a time", "--max-tokens", "8", "--temperature", "0", "--json");
+        Assert.True(generate.ExitCode == 0, generate.Stderr);
+    }
+
+    [Fact]
+    public void ConvertWithARecipeRefusesACheckpointOfAnotherShape()
+    {
+        using var dir = TestPaths.NewTempDirectory("convert-recipe-shape");
+        var result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--recipe", "tinyllama-1.1b",
+            "--out", Path.Combine(dir.Path, "out"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("the checkpoint has dim 64, recipe tinyllama-1.1b expects 2048", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "out", "manifest.json")));
+    }
+
+    [Fact]
+    public void ConvertAsymmetricRecordsItAndRuns()
+    {
+        using var dir = TestPaths.NewTempDirectory("convert-asymmetric");
+        var result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--precision", "int4", "--asymmetric", "--out", dir.Path);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "manifest.json")));
+        var q = manifest.RootElement.GetProperty("quantization");
+        Assert.True(q.GetProperty("asymmetric").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, q.GetProperty("activation_aware").ValueKind);
+        var generate = home.Run("generate", "--model", dir.Path, "--prompt", "Once upon a time", "--max-tokens", "8", "--temperature", "0", "--json");
+        Assert.True(generate.ExitCode == 0, generate.Stderr);
+    }
+
+    [Theory]
+    [InlineData("missing", "calibration text not found")]
+    [InlineData("empty", "the calibration text is empty")]
+    public void ConvertNamesAMissingOrEmptyCalibrationText(string kind, string expected)
+    {
+        using var dir = TestPaths.NewTempDirectory("convert-awq");
+        var calibration = Path.Combine(dir.Path, kind + ".txt");
+        if (kind == "empty")
+            File.WriteAllText(calibration, "");
+        var result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--precision", "int4", "--awq", calibration,
+            "--out", Path.Combine(dir.Path, "out"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"--awq {calibration}: {expected}", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PullOfARecipeFromAMirrorIsCheckedAgainstItsSha256Sums()
+    {
+        using var mirror = TestPaths.NewTempDirectory("recipe-mirror");
+        var folder = Path.Combine(mirror.Path, "smollm2-360m");
+        Directory.CreateDirectory(folder);
+        var sums = new List<string>();
+        foreach (var name in new[] { "config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors" })
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes($"stand-in for {name}");
+            File.WriteAllBytes(Path.Combine(folder, name), bytes);
+            sums.Add($"{Convert.ToHexStringLower(SHA256.HashData(bytes))}  {name}");
+        }
+        File.WriteAllLines(Path.Combine(folder, "SHA256SUMS"), sums);
+        // A closed port as the hub: the pull must not need it.
+        var env = home.Environment(("EDGENODE_MODEL_MIRROR", mirror.Path), ("EDGENODE_HF_ENDPOINT", "http://127.0.0.1:9"));
+
+        var pull = AgentBinary.Run(["models", "pull", "smollm2-360m"], env);
+        Assert.True(pull.ExitCode == 0, pull.Stderr);
+        var pulled = pull.Stdout.Trim();
+        Assert.Equal("stand-in for model.safetensors", File.ReadAllText(Path.Combine(pulled, "model.safetensors")));
+
+        // A mirror copy that does not match its line fails with both hashes and the file named.
+        File.WriteAllText(Path.Combine(folder, "config.json"), "changed");
+        File.Delete(Path.Combine(pulled, "config.json"));
+        var bad = AgentBinary.Run(["models", "pull", "smollm2-360m"], env);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("sha256 mismatch for config.json: expected " + sums[0][..64] + ", got " + Convert.ToHexStringLower(SHA256.HashData("changed"u8.ToArray())),
+            bad.Stderr, StringComparison.Ordinal);
+    }
 }

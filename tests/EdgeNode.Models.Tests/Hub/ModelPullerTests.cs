@@ -132,7 +132,7 @@ public sealed class ModelPullerTests : IDisposable
             [new CatalogFile("weights.bin", "weights.bin", null, null, "lfs-model/weights.bin")]);
         using var puller = new ModelPuller(new HubSettings(_server.Endpoint));
 
-        var error = await Assert.ThrowsAsync<ModelPullException>(() => puller.PullAsync(model, _models.Path, null, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<FileHashMismatchException>(() => puller.PullAsync(model, _models.Path, null, CancellationToken.None));
 
         Assert.Contains($"sha256 mismatch for weights.bin: expected {wrong}", error.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFiles(Path.Combine(_models.Path, "lfs-model")));
@@ -201,7 +201,8 @@ public sealed class ModelPullerTests : IDisposable
 
         var error = await Assert.ThrowsAsync<ModelPullException>(() => puller.PullAsync("x", _models.Path, null, CancellationToken.None));
 
-        Assert.Equal("unknown model 'x'; known: stories260K, stories15M, llama2xs-tok512-280K, llama2-tokenizer", error.Message);
+        Assert.Equal("unknown model 'x'; known: stories260K, stories15M, llama2xs-tok512-280K, llama2-tokenizer, "
+            + "llama3.2-1b, mistral-7b, qwen2.5-0.5b, qwen3-0.6b, smollm2-360m, tinyllama-1.1b", error.Message);
     }
 
     [Fact]

@@ -24,7 +24,10 @@ public sealed class ChannelActivations
 
     public long Positions { get; }
 
-    public static ChannelActivations Collect(LlamaWeights weights, IEnumerable<int[]> sequences)
+    /// <param name="weights">The fp32 model.</param>
+    /// <param name="sequences">Calibration token sequences, each run from position 0.</param>
+    /// <param name="positionsDone">Called after each sequence with the positions measured so far (the pass is slow on large models).</param>
+    public static ChannelActivations Collect(LlamaWeights weights, IEnumerable<int[]> sequences, Action<long>? positionsDone = null)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(sequences);
@@ -59,6 +62,7 @@ public sealed class ChannelActivations
                 }
                 positions++;
             }
+            positionsDone?.Invoke(positions);
         }
         if (positions == 0)
             throw new ArgumentException("calibration needs at least one token", nameof(sequences));
