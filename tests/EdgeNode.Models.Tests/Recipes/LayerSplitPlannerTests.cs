@@ -15,23 +15,33 @@ public sealed class LayerSplitPlannerTests
     }
 
     [Fact]
-    public void A_heavy_embedding_leaves_the_first_node_fewer_layers()
+    public void A_heavy_embedding_does_not_push_layers_off_the_first_node()
     {
-        // Worked by hand: with the embedding (25) on node 0 the best heaviest node is 35 (one layer there, three after).
+        // Worked by hand: a token reads one embedding row, so the split balances what each node reads per token —
+        // node 0 its layers, node 1 its layers plus the head (5). 2|2 reads (20, 25); 3|1 reads (30, 15). The
+        // embedding (25) still counts in what node 0 holds.
         var plan = LayerSplitPlanner.Plan([10, 10, 10, 10], 25, 5, 2);
-        Assert.Equal("0:1,1:4", plan.LayerRanges);
-        Assert.Equal([35L, 35], plan.Slices.Select(s => s.WeightBytes));
+        Assert.Equal("0:2,2:4", plan.LayerRanges);
+        Assert.Equal([45L, 25], plan.Slices.Select(s => s.WeightBytes));
         Assert.True(plan.Slices[0].Embed);
         Assert.False(plan.Slices[0].Head);
         Assert.True(plan.Slices[1].Head);
-        Assert.Equal(35, plan.MaxNodeBytes);
+        Assert.Equal(45, plan.MaxNodeBytes);
     }
 
     [Fact]
-    public void Nodes_that_do_not_decide_the_bound_are_balanced_too()
+    public void Between_equally_fast_plans_the_one_holding_less_on_its_fullest_node_wins()
     {
-        // The embedding (100) fixes the heaviest node whatever happens; the other two still share eight layers evenly.
-        var plan = LayerSplitPlanner.Plan([1, 1, 1, 1, 1, 1, 1, 1, 1], 100, 0, 3);
+        // 2|3 and 3|2 both read at most 30 per token; 2|3 holds (120, 30) and 3|2 holds (130, 20).
+        var plan = LayerSplitPlanner.Plan([10, 10, 10, 10, 10], 100, 0, 2);
+        Assert.Equal("0:2,2:5", plan.LayerRanges);
+    }
+
+    [Fact]
+    public void Nodes_that_do_not_decide_the_bounds_are_balanced_too()
+    {
+        // Uneven layers: the busiest node is fixed at 6 (the single heavy layer); the rest still split evenly.
+        var plan = LayerSplitPlanner.Plan([6, 1, 1, 1, 1, 1, 1, 1, 1], 100, 0, 3);
         Assert.Equal("0:1,1:5,5:9", plan.LayerRanges);
     }
 

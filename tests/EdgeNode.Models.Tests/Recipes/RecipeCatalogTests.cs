@@ -1,5 +1,8 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using EdgeNode.Models.Recipes;
+using EdgeNode.TestSupport;
 
 namespace EdgeNode.Models.Tests.Recipes;
 
@@ -59,6 +62,8 @@ public sealed class RecipeCatalogTests
     public void Stored_pool_plans_are_what_the_planner_computes_and_cover_every_layer(string name)
     {
         var recipe = RecipeCatalog.Find(name);
+        if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
+            RewritePlans(recipe);
         foreach (var variant in recipe.Variants)
         {
             Assert.Equal([1, 2, 3, 4], variant.PoolPlans.Select(p => p.Nodes));
@@ -72,6 +77,41 @@ public sealed class RecipeCatalogTests
                 Assert.Equal(footprint.TotalBytes, stored.Slices.Sum(s => s.WeightBytes));
             }
         }
+    }
+
+    /// <summary>
+    /// After a change to a shape, a variant or the planner, `EDGENODE_UPDATE_RECIPES=1 dotnet test --filter Stored_pool_plans`
+    /// writes the planner's plans back into the recipe files (then rebuild: they are embedded).
+    /// </summary>
+    private const string UpdateVariable = "EDGENODE_UPDATE_RECIPES";
+
+    private static void RewritePlans(ModelRecipe recipe)
+    {
+        // Only "pool_plans" is replaced; the rest of the file stays as written.
+        var path = Path.Combine(TestPaths.RepoRoot, "agent", "EdgeNode.Models", "Recipes", "Families", recipe.Name + ".json");
+        var file = JsonNode.Parse(File.ReadAllText(path))!;
+        var variants = file["variants"]!.AsArray();
+        foreach (var variant in recipe.Variants)
+        {
+            var footprint = WeightFootprint.Of(recipe.Shape, variant);
+            var plans = new JsonArray();
+            foreach (var stored in variant.PoolPlans)
+            {
+                var plan = LayerSplitPlanner.Plan(footprint, recipe.Shape.Layers, stored.Nodes);
+                var slices = new JsonArray();
+                foreach (var slice in plan.Slices)
+                {
+                    slices.Add(new JsonObject
+                    {
+                        ["first_layer"] = slice.FirstLayer, ["end_layer"] = slice.EndLayer, ["embed"] = slice.Embed,
+                        ["head"] = slice.Head, ["weight_bytes"] = slice.WeightBytes,
+                    });
+                }
+                plans.Add(new JsonObject { ["nodes"] = plan.Nodes, ["slices"] = slices });
+            }
+            variants.Single(v => v!["name"]!.GetValue<string>() == variant.Name)!["pool_plans"] = plans;
+        }
+        File.WriteAllText(path, file.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
     }
 
     [Theory]
