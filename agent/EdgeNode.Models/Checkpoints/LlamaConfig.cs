@@ -26,9 +26,25 @@ public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, 
         return frequencies;
     }
 
-    public int HeadSize => Dim / Heads;
+    private readonly int? _explicitHeadSize;
 
-    public int KvDim => Dim * KvHeads / Heads;
+    /// <summary>
+    /// Width of one attention head: Dim / Heads unless the model says otherwise (Qwen3-0.6B has 16 heads of 128 over a
+    /// 1024-wide stream). Setting it to Dim / Heads stores nothing, so such a config equals one that never set it.
+    /// </summary>
+    public int HeadSize
+    {
+        get => _explicitHeadSize ?? Dim / Heads;
+        init => _explicitHeadSize = Heads > 0 && value * Heads == Dim ? null : value;
+    }
+
+    /// <summary>True when the head size is not Dim / Heads, which llama2.c's header cannot express.</summary>
+    public bool HasExplicitHeadSize => _explicitHeadSize is not null;
+
+    /// <summary>Width of all query heads together: the rows of wq and the columns of wo.</summary>
+    public int QDim => Heads * HeadSize;
+
+    public int KvDim => KvHeads * HeadSize;
 
     /// <summary>Parameters with the classifier shared with the embedding (the count model cards quote).</summary>
     public long ParameterCount
@@ -36,7 +52,7 @@ public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, 
         get
         {
             long perLayer = 2L * Dim                     // rms_att, rms_ffn
-                + 2L * Dim * Dim                          // wq, wo
+                + 2L * QDim * Dim                         // wq, wo
                 + 2L * KvDim * Dim                        // wk, wv
                 + 3L * HiddenDim * Dim;                   // w1, w2, w3
             return (long)VocabSize * Dim + Layers * perLayer + Dim;
