@@ -85,7 +85,7 @@ public static class Llama2cCheckpoint
         CheckShapes(weights);
         var config = weights.Config;
         // The llama2.c format has no fields for biases, rope base or scaling: refuse what it cannot carry.
-        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null) || config.RopeScaling is not null || config.RopeTheta != 10000f)
+        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null) || config.RopeScaling is not null || config.RopeFactors is not null || config.RopeTheta != 10000f)
             throw new ArgumentException($"{path}: the llama2.c format cannot hold q/k/v biases, rope scaling or a rope base other than 10000", nameof(weights));
         if (config.HasExplicitHeadSize || weights.Layers.Any(l => l.QNorm is not null || l.KNorm is not null))
             throw new ArgumentException($"{path}: the llama2.c format cannot hold a head size other than dim / n_heads or q/k norms", nameof(weights));

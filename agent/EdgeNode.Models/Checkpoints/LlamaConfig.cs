@@ -10,6 +10,9 @@ public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, 
     /// <summary>Llama-3-style RoPE frequency scaling, or null for plain RoPE.</summary>
     public RopeScaling? RopeScaling { get; init; }
 
+    /// <summary>Per-pair frequency divisors read from a GGUF rope_freqs tensor, or null; used when <see cref="RopeScaling"/> is null.</summary>
+    public RopeFrequencyFactors? RopeFactors { get; init; }
+
     /// <summary>
     /// The rotation frequency of each pair in a head (HeadSize / 2 values): theta^(-2i/HeadSize), adjusted by
     /// <see cref="RopeScaling"/> when set. Pair i is (2i, 2i+1) in the interleaved layout every EdgeNode graph uses.
@@ -21,7 +24,9 @@ public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, 
         {
             // Same float32 expression as llama2.c's run.c, so unscaled models keep bit-identical logits.
             var frequency = 1f / MathF.Pow(RopeTheta, 2 * i / (float)HeadSize);
-            frequencies[i] = RopeScaling is null ? frequency : RopeScaling.Adjust(frequency);
+            frequencies[i] = RopeScaling is not null ? RopeScaling.Adjust(frequency)
+                : RopeFactors is not null ? frequency / RopeFactors.Factors[i]
+                : frequency;
         }
         return frequencies;
     }

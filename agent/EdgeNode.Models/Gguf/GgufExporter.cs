@@ -38,7 +38,7 @@ public static class GgufExporter
         var config = weights.Config;
         // The llama tensor set written here has no q/k/v bias tensors and no rope_freqs table: refuse rather
         // than write a file that silently computes a different model.
-        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null || l.QNorm is not null || l.KNorm is not null) || config.RopeScaling is not null)
+        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null || l.QNorm is not null || l.KNorm is not null) || config.RopeScaling is not null || config.RopeFactors is not null)
             throw new ArgumentException("this model has q/k/v biases, q/k norms or rope scaling, which the GGUF llama export does not carry", nameof(weights));
         if (tokenizer.VocabSize != config.VocabSize)
             throw new ArgumentException($"the tokenizer holds {tokenizer.VocabSize} tokens but the model's vocab_size is {config.VocabSize}", nameof(tokenizer));

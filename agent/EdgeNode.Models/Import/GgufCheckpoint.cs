@@ -34,12 +34,6 @@ public static class GgufCheckpoint
         };
         var hasHeadNorms = architecture == "qwen3";
         var config = ReadConfig(file, fileName, architecture!);
-        if (file.Tensors.Any(t => t.Name == "rope_freqs.weight"))
-        {
-            throw new ModelFormatException(
-                $"{fileName}: tensor rope_freqs.weight holds per-frequency RoPE factors (Llama 3.1+ long-context scaling as llama.cpp " +
-                "stores it), which the GGUF importer does not map yet — import the model from its Hugging Face folder instead");
-        }
         if (!hasHeadNorms && file.Tensors.FirstOrDefault(t => t.Name.EndsWith("attn_q_norm.weight", StringComparison.Ordinal) || t.Name.EndsWith("attn_k_norm.weight", StringComparison.Ordinal)) is { } headNorm)
         {
             throw new ModelFormatException(
@@ -97,6 +91,14 @@ public static class GgufCheckpoint
             };
         }
         var rmsFinal = Read("output_norm.weight", dim, 1);
+        // Llama 3's RoPE scaling arrives as one divisor per rotated pair (llama.cpp drops the scaling parameters).
+        if (Has("rope_freqs.weight"))
+        {
+            var factors = Read("rope_freqs.weight", config.HeadSize / 2, 1);
+            if (Array.FindIndex(factors, f => !(f > 0) || float.IsInfinity(f)) is var bad and >= 0)
+                throw new ModelFormatException($"{fileName}: tensor rope_freqs.weight holds {factors[bad]} at pair {bad}; RoPE factors must be positive and finite — the file is corrupt");
+            config = config with { RopeFactors = new RopeFrequencyFactors(factors) };
+        }
         // A tied classifier has no tensor of its own; llama.cpp then uses token_embd.weight.
         var classifier = Has("output.weight") ? Read("output.weight", dim, config.VocabSize) : embedding;
         var weights = new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };

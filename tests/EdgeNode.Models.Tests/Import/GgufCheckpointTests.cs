@@ -110,7 +110,7 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
         var weights = FamilyCheckpoints.Generate(config, sharedClassifier: true, biases: true, seed: 21);
         using var temp = TestPaths.NewTempDirectory("gguf-qwen2");
         var ggufPath = temp.File("qwen2.gguf");
-        MinimalGgufWriter.ForModel(weights, "qwen2", GgufTensorType.F32, rotateHalfRows: true).Write(ggufPath);
+        GgufModelWriter.ForModel(weights, "qwen2", GgufTensorType.F32).Write(ggufPath);
         var folder = Directory.CreateDirectory(temp.File("hf")).FullName;
         HuggingFaceFolderBuilder.Write(folder, weights, "Qwen2ForCausalLM", tie: true);
 
@@ -133,7 +133,7 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
         var weights = FamilyCheckpoints.Generate(config, sharedClassifier: false, biases: false, seed: 5);
         using var temp = TestPaths.NewTempDirectory("gguf-kquant");
         var path = temp.File("k.gguf");
-        MinimalGgufWriter.ForModel(weights, "llama", GgufTensorType.Q4_K, rotateHalfRows: false).Write(path);
+        GgufModelWriter.ForModel(weights, "llama", GgufTensorType.Q4_K).Write(path);
         var file = GgufFile.Open(path);
         Assert.Equal(GgufTensorType.Q4_K, file.Tensor("blk.0.attn_q.weight").Type);
         Assert.Equal(GgufTensorType.Q6_K, file.Tensor("blk.0.ffn_down.weight").Type);
@@ -154,7 +154,7 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
         // Random weights have no structure for quantization to preserve, so the bar is Q4_0 on the same weights: the
         // K-quant mix (4.5 and 6.6 bits per weight) must stray from float32 no more than Q4_0 (4.5 bits) does.
         var q4Path = temp.File("q4_0.gguf");
-        MinimalGgufWriter.ForModel(weights, "llama", GgufTensorType.Q4_0, rotateHalfRows: false).Write(q4Path);
+        GgufModelWriter.ForModel(weights, "llama", GgufTensorType.Q4_0).Write(q4Path);
         var (kAgreed, kError) = CompareWithF32(weights, imported);
         var (q4Agreed, q4Error) = CompareWithF32(weights, GgufCheckpoint.Read(q4Path));
         output.WriteLine($"random weights, {FamilyCheckpoints.Tokens.Length} positions: Q4_K/Q6_K top-1 agreement {kAgreed}, max logit error {kError:F3}; " +
