@@ -15,7 +15,7 @@ public sealed record LlamaConfig(int Dim, int HiddenDim, int Layers, int Heads, 
 
     /// <summary>
     /// The rotation frequency of each pair in a head (HeadSize / 2 values): theta^(-2i/HeadSize), adjusted by
-    /// <see cref="RopeScaling"/> when set. Pair i is (2i, 2i+1) in the interleaved layout every EdgeNode graph uses.
+    /// <see cref="RopeScaling"/> or divided by <see cref="RopeFactors"/> when set. Pair i is (2i, 2i+1) in the interleaved layout every EdgeNode graph uses.
     /// </summary>
     public float[] RopeFrequencies()
     {
