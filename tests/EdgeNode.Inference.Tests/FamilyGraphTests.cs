@@ -9,9 +9,10 @@ using Xunit.Abstractions;
 namespace EdgeNode.Inference.Tests;
 
 /// <summary>
-/// The ONNX graphs of other families' features against the managed reference: Qwen2-style q/k/v biases, a
-/// rope base other than 10000 and Llama-3 rope scaling, with a head size that needs no padding (32) and
-/// one that does (8).
+/// The ONNX graphs of other families' features against the managed reference: Qwen2-style q/k/v biases, Qwen3-style
+/// per-head q/k norms with heads wider or narrower than dim / heads, a rope base other than 10000 and Llama-3 rope
+/// scaling, with head sizes that need no padding (32, 16) and ones that do (8, 24): the norm must see only a head's
+/// real dimensions.
 /// </summary>
 [Collection(ConvertedModelsCollection.Name)]
 public sealed class FamilyGraphTests(ConvertedModels models, ITestOutputHelper output)
@@ -19,12 +20,16 @@ public sealed class FamilyGraphTests(ConvertedModels models, ITestOutputHelper o
     private static readonly int[] s_tokens = [1, 17, 250, 3, 99, 42, 7, 180];
 
     [Theory]
-    [InlineData(64, 2, 1)]
-    [InlineData(64, 8, 2)]
-    public void BiasesRopeBaseAndScalingMatchTheReference(int dim, int heads, int kvHeads)
+    [InlineData(64, 2, 1, 32, false)]
+    [InlineData(64, 8, 2, 8, false)]
+    [InlineData(64, 8, 2, 8, true)]
+    [InlineData(64, 4, 2, 24, true)]
+    [InlineData(64, 8, 4, 16, true)]
+    public void BiasesHeadNormsRopeBaseAndScalingMatchTheReference(int dim, int heads, int kvHeads, int headSize, bool headNorms)
     {
         var config = new LlamaConfig(dim, 128, 2, heads, kvHeads, 300, 64)
         {
+            HeadSize = headSize,
             RopeTheta = 1_000_000f,
             NormEps = 1e-6f,
             RopeScaling = new RopeScaling(8f, 1f, 4f, 16),
@@ -40,7 +45,9 @@ public sealed class FamilyGraphTests(ConvertedModels models, ITestOutputHelper o
             Layers = generated.Layers.Select(l => new LayerWeights
             {
                 RmsAtt = l.RmsAtt, Wq = l.Wq, Wk = l.Wk, Wv = l.Wv, Wo = l.Wo, RmsFfn = l.RmsFfn, W1 = l.W1, W2 = l.W2, W3 = l.W3,
-                Bq = Noise(random, config.Dim), Bk = Noise(random, config.KvDim), Bv = Noise(random, config.KvDim),
+                Bq = Noise(random, config.QDim), Bk = Noise(random, config.KvDim), Bv = Noise(random, config.KvDim),
+                QNorm = headNorms ? Noise(random, headSize).Select(n => 1 + n).ToArray() : null,
+                KNorm = headNorms ? Noise(random, headSize).Select(n => 1 + n).ToArray() : null,
             }).ToArray(),
         };
 
@@ -60,7 +67,7 @@ public sealed class FamilyGraphTests(ConvertedModels models, ITestOutputHelper o
             for (var i = 0; i < expected.Length; i++)
                 worst = Math.Max(worst, Math.Abs(ours[i] - expected[i]));
         }
-        output.WriteLine($"dim {dim}, heads {heads}/{kvHeads} (head size {config.HeadSize}): max |Δlogit| {worst:E2}");
+        output.WriteLine($"dim {dim}, heads {heads}/{kvHeads} (head size {config.HeadSize}, q/k norms {headNorms}): max |Δlogit| {worst:E2}");
         Assert.True(worst < 1e-3, $"max |Δlogit| {worst}");
     }
 

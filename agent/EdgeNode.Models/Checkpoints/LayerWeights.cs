@@ -20,4 +20,10 @@ public sealed class LayerWeights
     public float[]? Bk { get; init; }
 
     public float[]? Bv { get; init; }
+
+    // Per-head RMSNorm weights applied to each query and key head after the projection and before RoPE (Qwen3); null
+    // means none. HeadSize values each, in the same interleaved-pair order as the rows of one head of Wq and Wk.
+    public float[]? QNorm { get; init; }
+
+    public float[]? KNorm { get; init; }
 }

@@ -85,8 +85,10 @@ public static class Llama2cCheckpoint
         CheckShapes(weights);
         var config = weights.Config;
         // The llama2.c format has no fields for biases, rope base or scaling: refuse what it cannot carry.
-        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null) || config.RopeScaling is not null || config.RopeTheta != 10000f)
+        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null) || config.RopeScaling is not null || config.RopeFactors is not null || config.RopeTheta != 10000f)
             throw new ArgumentException($"{path}: the llama2.c format cannot hold q/k/v biases, rope scaling or a rope base other than 10000", nameof(weights));
+        if (config.HasExplicitHeadSize || weights.Layers.Any(l => l.QNorm is not null || l.KNorm is not null))
+            throw new ArgumentException($"{path}: the llama2.c format cannot hold a head size other than dim / n_heads or q/k norms", nameof(weights));
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         WriteHeader(stream, config, weights.SharedClassifier);
         WriteFloats(stream, weights.TokenEmbedding);
@@ -215,7 +217,7 @@ public static class Llama2cCheckpoint
             if (values.LongLength != count)
                 throw new ArgumentException($"tensor {name} holds {values.LongLength} values but the config needs {count}", nameof(weights));
         }
-        long dim = c.Dim, hidden = c.HiddenDim, kv = c.KvDim;
+        long dim = c.Dim, hidden = c.HiddenDim, kv = c.KvDim, q = c.QDim;
         Expect("token_embedding_table", weights.TokenEmbedding, c.VocabSize * dim);
         Expect("wcls", weights.Classifier, c.VocabSize * dim);
         Expect("rms_final_weight", weights.RmsFinal, dim);
@@ -224,10 +226,10 @@ public static class Llama2cCheckpoint
         foreach (var l in weights.Layers)
         {
             Expect("rms_att_weight", l.RmsAtt, dim);
-            Expect("wq", l.Wq, dim * dim);
+            Expect("wq", l.Wq, q * dim);
             Expect("wk", l.Wk, kv * dim);
             Expect("wv", l.Wv, kv * dim);
-            Expect("wo", l.Wo, dim * dim);
+            Expect("wo", l.Wo, dim * q);
             Expect("rms_ffn_weight", l.RmsFfn, dim);
             Expect("w1", l.W1, hidden * dim);
             Expect("w2", l.W2, dim * hidden);

@@ -26,13 +26,13 @@ public static class Llama2cLayout
                 Add(name, layer, floatsPerLayer);
         }
 
-        long dim = config.Dim, hidden = config.HiddenDim, kvDim = config.KvDim;
+        long dim = config.Dim, hidden = config.HiddenDim, kvDim = config.KvDim, qDim = config.QDim;
         Add("token_embedding_table", -1, config.VocabSize * dim);
         AddStacked("rms_att_weight", dim);
-        AddStacked("wq", dim * dim);
+        AddStacked("wq", qDim * dim);
         AddStacked("wk", kvDim * dim);
         AddStacked("wv", kvDim * dim);
-        AddStacked("wo", dim * dim);
+        AddStacked("wo", dim * qDim);
         AddStacked("rms_ffn_weight", dim);
         AddStacked("w1", hidden * dim);
         AddStacked("w2", dim * hidden);

@@ -7,16 +7,22 @@ namespace EdgeNode.Models;
 /// </summary>
 public sealed record RopeScaling(float Factor, float LowFreqFactor, float HighFreqFactor, int OriginalMaxPositionEmbeddings)
 {
-    public float Adjust(float frequency)
+    public float Adjust(float frequency) => frequency / FrequencyFactor(frequency);
+
+    /// <summary>
+    /// The divisor this scaling applies to <paramref name="frequency"/>, in float32 as llama.cpp's converter computes the
+    /// rope_freqs tensor it writes for such models, so a Hugging Face import and a GGUF import rotate by the same bits.
+    /// </summary>
+    public float FrequencyFactor(float frequency)
     {
         var lowFrequencyWavelength = OriginalMaxPositionEmbeddings / LowFreqFactor;
         var highFrequencyWavelength = OriginalMaxPositionEmbeddings / HighFreqFactor;
         var wavelength = 2f * MathF.PI / frequency;
         if (wavelength < highFrequencyWavelength)
-            return frequency;
+            return 1f;
         if (wavelength > lowFrequencyWavelength)
-            return frequency / Factor;
+            return Factor;
         var smooth = (OriginalMaxPositionEmbeddings / wavelength - LowFreqFactor) / (HighFreqFactor - LowFreqFactor);
-        return (1f - smooth) * frequency / Factor + smooth * frequency;
+        return 1f / ((1f - smooth) / Factor + smooth);
     }
 }

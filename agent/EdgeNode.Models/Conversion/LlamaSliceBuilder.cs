@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Onnx;
 
@@ -111,32 +112,57 @@ public sealed class LlamaSliceBuilder
         var attnIn = AddRmsNorm(writer, $"{p}.attn_norm", residual, pendingAdd, w.RmsAtt, out var attnResidual);
 
         var headSize = AttentionLayout.CacheHeadSize(c);
+        var padded = AttentionLayout.IsPadded(c);
+        // With per-head q/k norms the norm must see only a head's real dimensions (padding zeros would enter its mean),
+        // so q and k are projected unpadded, normalised, and padded afterwards; otherwise every projection is padded here.
+        var normHeads = w.QNorm is not null || w.KNorm is not null;
+        var padQk = padded && !normHeads;
         float[] wq = w.Wq, wk = w.Wk, wv = w.Wv, wo = w.Wo;
-        if (AttentionLayout.IsPadded(c))
+        if (padQk)
         {
             wq = AttentionLayout.PadHeadRows(wq, c.Heads, c.HeadSize, headSize, c.Dim);
             wk = AttentionLayout.PadHeadRows(wk, c.KvHeads, c.HeadSize, headSize, c.Dim);
+        }
+        if (padded)
+        {
             wv = AttentionLayout.PadHeadRows(wv, c.KvHeads, c.HeadSize, headSize, c.Dim);
             wo = AttentionLayout.PadHeadColumns(wo, c.Dim, c.Heads, c.HeadSize, headSize);
         }
         var qWidth = c.Heads * headSize;
         var kvWidth = c.KvHeads * headSize;
+        var qkHeadSize = padQk || !padded ? headSize : c.HeadSize;
+        var qProjected = c.Heads * qkHeadSize;
+        var kProjected = c.KvHeads * qkHeadSize;
         var qkvWeight = Concat(wq, wk, wv);
+        var qkvWidth = qProjected + kProjected + kvWidth;
         var qkvOut = $"{p}.qkv.out";
         if (w.Bq is null && w.Bk is null && w.Bv is null)
         {
-            AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qWidth + 2 * kvWidth, c.Dim, qkvOut);
+            AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qkvWidth, c.Dim, qkvOut);
         }
         else
         {
             // Qwen2-style q/k/v biases, added before the rotary embedding and the cache write (inside GQA).
-            AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qWidth + 2 * kvWidth, c.Dim, $"{p}.qkv.matmul");
+            AddProjection(writer, $"{p}.qkv", attnIn, qkvWeight, qkvWidth, c.Dim, $"{p}.qkv.matmul");
             var bias = Concat(
-                PadBias(w.Bq, c.Heads, c.HeadSize, headSize),
-                PadBias(w.Bk, c.KvHeads, c.HeadSize, headSize),
+                PadBias(w.Bq, c.Heads, c.HeadSize, qkHeadSize),
+                PadBias(w.Bk, c.KvHeads, c.HeadSize, qkHeadSize),
                 PadBias(w.Bv, c.KvHeads, c.HeadSize, headSize));
             writer.AddInitializer($"{p}.qkv.bias", [bias.Length], bias);
             writer.AddNode("Add", [$"{p}.qkv.matmul", $"{p}.qkv.bias"], [qkvOut]);
+        }
+
+        string[] attentionInputs = [qkvOut, "", ""];
+        if (normHeads)
+        {
+            writer.AddInitializer($"{p}.qkv.split", OnnxElementType.Int64, [3], Int64Bytes(qProjected, kProjected, kvWidth));
+            writer.AddNode("Split", [qkvOut, $"{p}.qkv.split"], [$"{p}.q.raw", $"{p}.k.raw", $"{p}.v"], attributes: OnnxAttribute.Int("axis", -1));
+            attentionInputs =
+            [
+                AddHeadNorm(writer, $"{p}.q_norm", $"{p}.q.raw", w.QNorm, c.Heads, headSize),
+                AddHeadNorm(writer, $"{p}.k_norm", $"{p}.k.raw", w.KNorm, c.KvHeads, headSize),
+                $"{p}.v",
+            ];
         }
 
         var pastKey = SliceTensorNames.PastKey(layer);
@@ -148,7 +174,7 @@ public sealed class LlamaSliceBuilder
         writer.AddOutput(presentKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
         writer.AddOutput(presentValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
         writer.AddNode("GroupQueryAttention",
-            [qkvOut, "", "", pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
+            [.. attentionInputs, pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
             [$"{p}.attn.out", presentKey, presentValue],
             MicrosoftDomain, $"{p}.attn",
             OnnxAttribute.Int("num_heads", c.Heads),
@@ -194,6 +220,39 @@ public sealed class LlamaSliceBuilder
         }
         return output;
     }
+
+    /// <summary>
+    /// RMSNorm of each head of <paramref name="input"/> [batch, sequence, heads * HeadSize] on its own (Qwen3's q_norm /
+    /// k_norm), then zero-padded to <paramref name="paddedHeadSize"/> per head. A null weight leaves the heads as they are.
+    /// </summary>
+    private string AddHeadNorm(OnnxModelWriter writer, string name, string input, float[]? gamma, int heads, int paddedHeadSize)
+    {
+        var headSize = _config.HeadSize;
+        var padding = paddedHeadSize - headSize;
+        if (gamma is null && padding == 0)
+            return input;
+        writer.AddInitializer($"{name}.heads_shape", OnnxElementType.Int64, [4], Int64Bytes(0, 0, heads, headSize));
+        writer.AddNode("Reshape", [input, $"{name}.heads_shape"], [$"{name}.heads"]);
+        var current = $"{name}.heads";
+        if (gamma is not null)
+        {
+            writer.AddInitializer($"{name}.weight", [headSize], gamma);
+            writer.AddNode("SimplifiedLayerNormalization", [current, $"{name}.weight"], [$"{name}.normed"], name: name,
+                attributes: [OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", _config.NormEps)]);
+            current = $"{name}.normed";
+        }
+        if (padding > 0)
+        {
+            writer.AddInitializer($"{name}.pads", OnnxElementType.Int64, [8], Int64Bytes(0, 0, 0, 0, 0, 0, 0, padding));
+            writer.AddNode("Pad", [current, $"{name}.pads"], [$"{name}.padded"]);
+            current = $"{name}.padded";
+        }
+        writer.AddInitializer($"{name}.flat_shape", OnnxElementType.Int64, [3], Int64Bytes(0, 0, heads * paddedHeadSize));
+        writer.AddNode("Reshape", [current, $"{name}.flat_shape"], [$"{name}.out"]);
+        return $"{name}.out";
+    }
+
+    private static byte[] Int64Bytes(params long[] values) => MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 
     /// <summary>y = x · Wᵀ for W stored [n][k] (llama2.c's [out][in]).</summary>
     private void AddProjection(OnnxModelWriter writer, string name, string input, ReadOnlySpan<float> weight, int n, int k, string output)

@@ -55,12 +55,14 @@ public sealed class ModelManifest
     {
         RopeTheta = Config.RopeTheta,
         NormEps = Config.NormEps,
+        // Manifests written before head_size existed leave it 0: the head size was then always dim / heads.
+        HeadSize = Config.HeadSize > 0 ? Config.HeadSize : Config.Dim / Config.Heads,
     };
 
     public static ManifestConfig FromLlamaConfig(LlamaConfig c) => new()
     {
         Dim = c.Dim, HiddenDim = c.HiddenDim, Layers = c.Layers, Heads = c.Heads, KvHeads = c.KvHeads,
-        VocabSize = c.VocabSize, MaxSeqLen = c.MaxSeqLen, RopeTheta = c.RopeTheta, NormEps = c.NormEps,
+        VocabSize = c.VocabSize, MaxSeqLen = c.MaxSeqLen, RopeTheta = c.RopeTheta, NormEps = c.NormEps, HeadSize = c.HeadSize,
     };
 
     /// <summary>The slice that covers exactly this part of the model, or null.</summary>
@@ -79,6 +81,7 @@ public sealed class ManifestConfig
     public int MaxSeqLen { get; set; }
     public float RopeTheta { get; set; }
     public float NormEps { get; set; }
+    public int HeadSize { get; set; }
 }
 
 public sealed class ManifestSlice

@@ -38,8 +38,8 @@ public static class GgufExporter
         var config = weights.Config;
         // The llama tensor set written here has no q/k/v bias tensors and no rope_freqs table: refuse rather
         // than write a file that silently computes a different model.
-        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null) || config.RopeScaling is not null)
-            throw new ArgumentException("this model has q/k/v biases or rope scaling, which the GGUF llama export does not carry", nameof(weights));
+        if (weights.Layers.Any(l => l.Bq is not null || l.Bk is not null || l.Bv is not null || l.QNorm is not null || l.KNorm is not null) || config.RopeScaling is not null || config.RopeFactors is not null)
+            throw new ArgumentException("this model has q/k/v biases, q/k norms or rope scaling, which the GGUF llama export does not carry", nameof(weights));
         if (tokenizer.VocabSize != config.VocabSize)
             throw new ArgumentException($"the tokenizer holds {tokenizer.VocabSize} tokens but the model's vocab_size is {config.VocabSize}", nameof(tokenizer));
 
@@ -61,6 +61,11 @@ public static class GgufExporter
         header.Add("llama.rope.dimension_count", (uint)config.HeadSize);
         header.Add("llama.attention.head_count", (uint)config.Heads);
         header.Add("llama.attention.head_count_kv", (uint)config.KvHeads);
+        if (config.HasExplicitHeadSize)
+        {
+            header.Add("llama.attention.key_length", (uint)config.HeadSize);
+            header.Add("llama.attention.value_length", (uint)config.HeadSize);
+        }
         header.Add("llama.attention.layer_norm_rms_epsilon", config.NormEps);
         header.Add("llama.rope.freq_base", config.RopeTheta);
         header.Add("llama.vocab_size", (uint)config.VocabSize);
@@ -128,10 +133,10 @@ public static class GgufExporter
             var w = weights.Layers[l];
             var prefix = $"blk.{l}.";
             Add(prefix + "attn_norm.weight", w.RmsAtt, GgufTensorType.F32, c.Dim);
-            Add(prefix + "attn_q.weight", w.Wq, MatrixType(c.Dim), c.Dim, c.Dim);
+            Add(prefix + "attn_q.weight", w.Wq, MatrixType(c.Dim), c.Dim, c.QDim);
             Add(prefix + "attn_k.weight", w.Wk, MatrixType(c.Dim), c.Dim, c.KvDim);
             Add(prefix + "attn_v.weight", w.Wv, MatrixType(c.Dim), c.Dim, c.KvDim);
-            Add(prefix + "attn_output.weight", w.Wo, MatrixType(c.Dim), c.Dim, c.Dim);
+            Add(prefix + "attn_output.weight", w.Wo, MatrixType(c.QDim), c.QDim, c.Dim);
             Add(prefix + "ffn_norm.weight", w.RmsFfn, GgufTensorType.F32, c.Dim);
             Add(prefix + "ffn_gate.weight", w.W1, MatrixType(c.Dim), c.Dim, c.HiddenDim);
             Add(prefix + "ffn_down.weight", w.W2, MatrixType(c.HiddenDim), c.HiddenDim, c.Dim);

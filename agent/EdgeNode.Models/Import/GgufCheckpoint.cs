@@ -4,7 +4,7 @@ using EdgeNode.Models.Gguf;
 namespace EdgeNode.Models.Import;
 
 /// <summary>
-/// Reads a llama.cpp GGUF model (architectures "llama", which covers Mistral, and "qwen2") into float32 weights,
+/// Reads a llama.cpp GGUF model (architectures "llama", which covers Mistral, "qwen2" and "qwen3") into float32 weights,
 /// dequantizing F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K. The tokenizer inside the file is left alone.
 /// </summary>
 public static class GgufCheckpoint
@@ -22,25 +22,24 @@ public static class GgufCheckpoint
         var fileName = Path.GetFileName(path);
         var file = GgufFile.Open(path);
         var architecture = file.Metadata.TryGetValue("general.architecture", out var a) ? a as string : null;
-        // llama.cpp's converter permutes llama's Q/K rows to adjacent pairs already; qwen2 keeps Hugging Face's rotate-half
-        // order (its "neox" rope), so those rows are permuted here.
+        // llama.cpp's converter permutes llama's Q/K rows to adjacent pairs already; qwen2 and qwen3 keep Hugging Face's
+        // rotate-half order (their "neox" rope), so those rows, and qwen3's q/k norm weights, are permuted here.
         var rotateHalf = architecture switch
         {
             "llama" => false,
-            "qwen2" => true,
+            "qwen2" or "qwen3" => true,
             _ => throw new ModelFormatException(
-                $"{fileName}: general.architecture = {architecture ?? "(missing)"}; expected llama (Llama, Mistral, TinyLlama, SmolLM2) or qwen2 — " +
-                "this model family is not supported"),
+                $"{fileName}: general.architecture = {architecture ?? "(missing)"}; expected llama (Llama, Mistral, TinyLlama, SmolLM2), qwen2 " +
+                "or qwen3 — this model family is not supported"),
         };
+        var hasHeadNorms = architecture == "qwen3";
         var config = ReadConfig(file, fileName, architecture!);
-        if (file.Tensors.Any(t => t.Name == "rope_freqs.weight"))
+        if (!hasHeadNorms && file.Tensors.FirstOrDefault(t => t.Name.EndsWith("attn_q_norm.weight", StringComparison.Ordinal) || t.Name.EndsWith("attn_k_norm.weight", StringComparison.Ordinal)) is { } headNorm)
         {
             throw new ModelFormatException(
-                $"{fileName}: tensor rope_freqs.weight holds per-frequency RoPE factors (Llama 3.1+ long-context scaling as llama.cpp " +
-                "stores it), which the GGUF importer does not map yet — import the model from its Hugging Face folder instead");
+                $"{fileName}: tensor {headNorm.Name} is a per-head query/key RMSNorm, which only the qwen3 architecture has; " +
+                $"general.architecture = {architecture} — the file is not a {architecture} model");
         }
-        if (file.Tensors.Any(t => t.Name.EndsWith("attn_q_norm.weight", StringComparison.Ordinal)))
-            throw new ModelFormatException($"{fileName}: tensor attn_q_norm.weight is a per-head query RMSNorm (Qwen3 style), which EdgeNode does not support yet");
 
         var byName = file.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         bool Has(string name) => byName.ContainsKey(name);
@@ -66,7 +65,7 @@ public static class GgufCheckpoint
         float[] RopeRows(float[] values, int heads, int rowLength) =>
             rotateHalf ? RotaryLayout.HalvesToInterleaved(values, heads, config.HeadSize, rowLength) : values;
 
-        long dim = config.Dim, kvDim = config.KvDim, hidden = config.HiddenDim;
+        long dim = config.Dim, qDim = config.QDim, kvDim = config.KvDim, hidden = config.HiddenDim;
         var embedding = Read("token_embd.weight", dim, config.VocabSize);
         var layers = new LayerWeights[config.Layers];
         for (var l = 0; l < layers.Length; l++)
@@ -76,20 +75,30 @@ public static class GgufCheckpoint
             layers[l] = new LayerWeights
             {
                 RmsAtt = Read(p + "attn_norm.weight", dim, 1),
-                Wq = RopeRows(Read(p + "attn_q.weight", dim, dim), config.Heads, config.Dim),
+                Wq = RopeRows(Read(p + "attn_q.weight", dim, qDim), config.Heads, config.Dim),
                 Wk = RopeRows(Read(p + "attn_k.weight", dim, kvDim), config.KvHeads, config.Dim),
                 Wv = Read(p + "attn_v.weight", dim, kvDim),
-                Wo = Read(p + "attn_output.weight", dim, dim),
+                Wo = Read(p + "attn_output.weight", qDim, dim),
                 RmsFfn = Read(p + "ffn_norm.weight", dim, 1),
                 W1 = Read(p + "ffn_gate.weight", dim, hidden),
                 W2 = Read(p + "ffn_down.weight", hidden, dim),
                 W3 = Read(p + "ffn_up.weight", dim, hidden),
-                Bq = hasBias ? RopeRows(Read(p + "attn_q.bias", dim, 1), config.Heads, 1) : null,
+                Bq = hasBias ? RopeRows(Read(p + "attn_q.bias", qDim, 1), config.Heads, 1) : null,
                 Bk = hasBias ? RopeRows(Read(p + "attn_k.bias", kvDim, 1), config.KvHeads, 1) : null,
                 Bv = hasBias ? Read(p + "attn_v.bias", kvDim, 1) : null,
+                QNorm = hasHeadNorms ? RopeRows(Read(p + "attn_q_norm.weight", config.HeadSize, 1), 1, 1) : null,
+                KNorm = hasHeadNorms ? RopeRows(Read(p + "attn_k_norm.weight", config.HeadSize, 1), 1, 1) : null,
             };
         }
         var rmsFinal = Read("output_norm.weight", dim, 1);
+        // Llama 3's RoPE scaling arrives as one divisor per rotated pair (llama.cpp drops the scaling parameters).
+        if (Has("rope_freqs.weight"))
+        {
+            var factors = Read("rope_freqs.weight", config.HeadSize / 2, 1);
+            if (Array.FindIndex(factors, f => !(f > 0) || float.IsInfinity(f)) is var bad and >= 0)
+                throw new ModelFormatException($"{fileName}: tensor rope_freqs.weight holds {factors[bad]} at pair {bad}; RoPE factors must be positive and finite — the file is corrupt");
+            config = config with { RopeFactors = new RopeFrequencyFactors(factors) };
+        }
         // A tied classifier has no tensor of its own; llama.cpp then uses token_embd.weight.
         var classifier = Has("output.weight") ? Read("output.weight", dim, config.VocabSize) : embedding;
         var weights = new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
@@ -123,16 +132,29 @@ public static class GgufCheckpoint
         var dim = Required("embedding_length");
         var heads = Required("attention.head_count");
         var kvHeads = (int)(Optional("attention.head_count_kv") ?? heads);
-        if (heads <= 0 || dim % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0)
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
         {
             throw new ModelFormatException(
-                $"{fileName}: {architecture}.attention.head_count = {heads} and head_count_kv = {kvHeads} do not divide embedding_length = {dim} " +
-                "evenly; the metadata is corrupt");
+                $"{fileName}: {architecture}.attention.head_count = {heads} and head_count_kv = {kvHeads}: the KV heads must divide the heads; " +
+                "the metadata is corrupt");
         }
-        if (Optional("rope.dimension_count") is { } ropeDims && ropeDims != dim / heads)
+        // key_length is the head size when it is not embedding_length / head_count (qwen3); llama.cpp omits it otherwise.
+        var headSize = (int)(Optional("attention.key_length") ?? (dim % heads == 0 ? dim / heads
+            : throw new ModelFormatException(
+                $"{fileName}: {architecture}.attention.head_count = {heads} does not divide embedding_length = {dim} and there is no " +
+                $"{architecture}.attention.key_length; the metadata is corrupt")));
+        if (headSize <= 0 || headSize % 2 != 0)
+            throw new ModelFormatException($"{fileName}: head size {headSize} is not a positive even number, but RoPE rotates pairs; the metadata is corrupt");
+        if (Optional("attention.value_length") is { } valueLength && valueLength != headSize)
         {
             throw new ModelFormatException(
-                $"{fileName}: {architecture}.rope.dimension_count = {ropeDims}, expected the head size {dim / heads}; partial RoPE is not supported");
+                $"{fileName}: {architecture}.attention.value_length = {valueLength} differs from the key head size {headSize}; " +
+                "EdgeNode's attention needs keys and values of one head size");
+        }
+        if (Optional("rope.dimension_count") is { } ropeDims && ropeDims != headSize)
+        {
+            throw new ModelFormatException(
+                $"{fileName}: {architecture}.rope.dimension_count = {ropeDims}, expected the head size {headSize}; partial RoPE is not supported");
         }
         if (metadata.TryGetValue(architecture + ".rope.scaling.type", out var scaling) && scaling is string kind && kind != "none")
             throw new ModelFormatException($"{fileName}: {architecture}.rope.scaling.type = {kind}; RoPE scaling in GGUF files is not supported yet — import the Hugging Face folder instead");
@@ -145,6 +167,7 @@ public static class GgufCheckpoint
 
         return new LlamaConfig(dim, Required("feed_forward_length"), Required("block_count"), heads, kvHeads, vocab, Required("context_length"))
         {
+            HeadSize = headSize,
             RopeTheta = OptionalFloat("rope.freq_base") ?? 10000f,
             NormEps = OptionalFloat("attention.layer_norm_rms_epsilon") ?? 1e-5f,
         };

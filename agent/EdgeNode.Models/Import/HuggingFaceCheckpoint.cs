@@ -94,11 +94,11 @@ public static class HuggingFaceCheckpoint
 
         foreach (var name in tensors.Keys)
         {
-            if (name.EndsWith(".q_norm.weight", StringComparison.Ordinal) || name.EndsWith(".k_norm.weight", StringComparison.Ordinal))
+            if (hf.Family != HuggingFaceFamily.Qwen3 && (name.EndsWith(".q_norm.weight", StringComparison.Ordinal) || name.EndsWith(".k_norm.weight", StringComparison.Ordinal)))
             {
                 throw new ModelFormatException(
-                    $"{Path.GetFileName(tensors[name].Path)}: tensor {name} is a per-head query/key RMSNorm (Qwen3 style), which EdgeNode " +
-                    "does not support yet — use a model without q_norm/k_norm");
+                    $"{Path.GetFileName(tensors[name].Path)}: tensor {name} is a per-head query/key RMSNorm, which only Qwen3ForCausalLM has; " +
+                    $"config.json says {hf.Family} — the weights do not belong to this config");
             }
             if (name.EndsWith(".o_proj.bias", StringComparison.Ordinal) || (name.Contains(".mlp.", StringComparison.Ordinal) && name.EndsWith(".bias", StringComparison.Ordinal)))
             {
@@ -108,7 +108,7 @@ public static class HuggingFaceCheckpoint
             }
         }
 
-        long dim = c.Dim, kvDim = c.KvDim, hidden = c.HiddenDim, vocab = c.VocabSize;
+        long dim = c.Dim, qDim = c.QDim, kvDim = c.KvDim, hidden = c.HiddenDim, vocab = c.VocabSize;
         var embedding = Read("model.embed_tokens.weight", vocab, dim);
         var layers = new LayerWeights[c.Layers];
         for (var l = 0; l < layers.Length; l++)
@@ -119,20 +119,24 @@ public static class HuggingFaceCheckpoint
             var hasBias = tensors.ContainsKey(attention + "q_proj.bias");
             if (hf.Family == HuggingFaceFamily.Qwen2 && !hasBias)
                 throw new ModelFormatException($"{source}: tensor {attention}q_proj.bias is missing; Qwen2 has q/k/v biases — fetch the full model again");
+            // The norm weights act on a head's dimensions, so they follow the same rotate-half → interleaved permutation as the rows.
+            var hasHeadNorms = hf.Family == HuggingFaceFamily.Qwen3;
             layers[l] = new LayerWeights
             {
                 RmsAtt = Read(prefix + "input_layernorm.weight", dim),
-                Wq = RotaryLayout.HalvesToInterleaved(Read(attention + "q_proj.weight", dim, dim), c.Heads, c.HeadSize, c.Dim),
+                Wq = RotaryLayout.HalvesToInterleaved(Read(attention + "q_proj.weight", qDim, dim), c.Heads, c.HeadSize, c.Dim),
                 Wk = RotaryLayout.HalvesToInterleaved(Read(attention + "k_proj.weight", kvDim, dim), c.KvHeads, c.HeadSize, c.Dim),
                 Wv = Read(attention + "v_proj.weight", kvDim, dim),
-                Wo = Read(attention + "o_proj.weight", dim, dim),
+                Wo = Read(attention + "o_proj.weight", dim, qDim),
                 RmsFfn = Read(prefix + "post_attention_layernorm.weight", dim),
                 W1 = Read(prefix + "mlp.gate_proj.weight", hidden, dim),
                 W2 = Read(prefix + "mlp.down_proj.weight", dim, hidden),
                 W3 = Read(prefix + "mlp.up_proj.weight", hidden, dim),
-                Bq = hasBias ? RotaryLayout.HalvesToInterleaved(Read(attention + "q_proj.bias", dim), c.Heads, c.HeadSize, 1) : null,
+                Bq = hasBias ? RotaryLayout.HalvesToInterleaved(Read(attention + "q_proj.bias", qDim), c.Heads, c.HeadSize, 1) : null,
                 Bk = hasBias ? RotaryLayout.HalvesToInterleaved(Read(attention + "k_proj.bias", kvDim), c.KvHeads, c.HeadSize, 1) : null,
                 Bv = hasBias ? Read(attention + "v_proj.bias", kvDim) : null,
+                QNorm = hasHeadNorms ? RotaryLayout.HalvesToInterleaved(Read(attention + "q_norm.weight", c.HeadSize), 1, c.HeadSize, 1) : null,
+                KNorm = hasHeadNorms ? RotaryLayout.HalvesToInterleaved(Read(attention + "k_norm.weight", c.HeadSize), 1, c.HeadSize, 1) : null,
             };
         }
         var rmsFinal = Read("model.norm.weight", dim);

@@ -38,12 +38,10 @@ public sealed record HuggingFaceConfig(HuggingFaceFamily Family, LlamaConfig Mod
             "LlamaForCausalLM" => HuggingFaceFamily.Llama,
             "MistralForCausalLM" => HuggingFaceFamily.Mistral,
             "Qwen2ForCausalLM" => HuggingFaceFamily.Qwen2,
-            "Qwen3ForCausalLM" => throw new ModelFormatException(
-                $"{fileName}: architectures = Qwen3ForCausalLM is not supported yet: Qwen3 normalises each query and key head " +
-                "(q_norm/k_norm RMSNorm) before RoPE, which EdgeNode's reference and graphs do not do — use a Llama, Mistral or Qwen2 model"),
+            "Qwen3ForCausalLM" => HuggingFaceFamily.Qwen3,
             _ => throw new ModelFormatException(
-                $"{fileName}: architectures = [{string.Join(", ", architectures)}]; expected LlamaForCausalLM, MistralForCausalLM or " +
-                "Qwen2ForCausalLM (SmolLM2 and TinyLlama are LlamaForCausalLM) — this model family is not supported"),
+                $"{fileName}: architectures = [{string.Join(", ", architectures)}]; expected LlamaForCausalLM, MistralForCausalLM, " +
+                "Qwen2ForCausalLM or Qwen3ForCausalLM (SmolLM2 and TinyLlama are LlamaForCausalLM) — this model family is not supported"),
         };
 
         int Int(string key) => root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number
@@ -61,18 +59,15 @@ public sealed record HuggingFaceConfig(HuggingFaceFamily Family, LlamaConfig Mod
         var vocab = Int("vocab_size");
         var context = Int("max_position_embeddings");
 
-        if (heads <= 0 || dim % heads != 0)
-            throw new ModelFormatException($"{fileName}: num_attention_heads = {heads} does not divide hidden_size = {dim}; the config is corrupt");
+        if (heads <= 0)
+            throw new ModelFormatException($"{fileName}: num_attention_heads = {heads}; expected a positive count — the config is corrupt");
         if (kvHeads <= 0 || heads % kvHeads != 0)
             throw new ModelFormatException($"{fileName}: num_key_value_heads = {kvHeads} does not divide num_attention_heads = {heads}; the config is corrupt");
-        if (OptionalInt("head_dim") is { } headDim && headDim != dim / heads)
-        {
-            throw new ModelFormatException(
-                $"{fileName}: head_dim = {headDim} differs from hidden_size / num_attention_heads = {dim / heads}; " +
-                "EdgeNode assumes they are equal — this model is not supported yet");
-        }
-        if (dim / heads % 2 != 0)
-            throw new ModelFormatException($"{fileName}: head size {dim / heads} is odd, but RoPE rotates pairs; the config is corrupt");
+        // Most families leave the head size implicit (hidden_size / num_attention_heads); Qwen3 states a wider one.
+        var headSize = OptionalInt("head_dim") ?? (dim % heads == 0 ? dim / heads
+            : throw new ModelFormatException($"{fileName}: num_attention_heads = {heads} does not divide hidden_size = {dim} and there is no head_dim; the config is corrupt"));
+        if (headSize <= 0 || headSize % 2 != 0)
+            throw new ModelFormatException($"{fileName}: head size {headSize} is not a positive even number, but RoPE rotates pairs; the config is corrupt");
         if (root.TryGetProperty("hidden_act", out var act) && act.GetString() is { } activation && activation != "silu")
             throw new ModelFormatException($"{fileName}: hidden_act = {activation}, expected silu (SwiGLU); this model is not supported");
         if (OptionalBool("mlp_bias", false))
@@ -83,7 +78,7 @@ public sealed record HuggingFaceConfig(HuggingFaceFamily Family, LlamaConfig Mod
         var slidingWindow = family switch
         {
             HuggingFaceFamily.Mistral => OptionalInt("sliding_window"),
-            HuggingFaceFamily.Qwen2 when OptionalBool("use_sliding_window", false) => OptionalInt("sliding_window"),
+            HuggingFaceFamily.Qwen2 or HuggingFaceFamily.Qwen3 when OptionalBool("use_sliding_window", false) => OptionalInt("sliding_window"),
             _ => null,
         };
         if (slidingWindow is > 0 && slidingWindow < context)
@@ -91,6 +86,7 @@ public sealed record HuggingFaceConfig(HuggingFaceFamily Family, LlamaConfig Mod
 
         var model = new LlamaConfig(dim, hidden, layers, heads, kvHeads, vocab, context)
         {
+            HeadSize = headSize,
             RopeTheta = (float)(OptionalNumber("rope_theta") ?? 10000.0),
             NormEps = (float)(OptionalNumber("rms_norm_eps") ?? 1e-6),
             RopeScaling = root.TryGetProperty("rope_scaling", out var scaling) ? ParseRopeScaling(fileName, scaling) : null,

@@ -11,4 +11,7 @@ public enum HuggingFaceFamily
 
     /// <summary>Qwen2ForCausalLM: Llama layout plus q/k/v projection biases.</summary>
     Qwen2,
+
+    /// <summary>Qwen3ForCausalLM: Llama layout plus a per-head RMSNorm on queries and keys before RoPE, and an explicit head_dim.</summary>
+    Qwen3,
 }

@@ -52,11 +52,11 @@ public sealed class ReferenceTransformer
         if (firstLayer < 0 || endLayer > c.Layers || firstLayer > endLayer)
             throw new ArgumentOutOfRangeException(nameof(firstLayer), $"layer range [{firstLayer}, {endLayer}) is not within [0, {c.Layers})");
 
-        int dim = c.Dim, kvDim = c.KvDim, headSize = c.HeadSize, kvGroup = c.Heads / c.KvHeads;
+        int dim = c.Dim, qDim = c.QDim, kvDim = c.KvDim, headSize = c.HeadSize, kvGroup = c.Heads / c.KvHeads;
         var x = hidden.ToArray();
         var xb = new float[dim];
-        var q = new float[dim];
-        var attentionOut = new float[dim];
+        var q = new float[qDim];
+        var attentionOut = new float[qDim];
         var projected = new float[dim];
         var gate = new float[c.HiddenDim];
         var up = new float[c.HiddenDim];
@@ -70,12 +70,15 @@ public sealed class ReferenceTransformer
 
             var k = _keyCache[l].AsSpan(position * kvDim, kvDim);
             var v = _valueCache[l].AsSpan(position * kvDim, kvDim);
-            MatMul(q, xb, w.Wq, dim, dim);
+            MatMul(q, xb, w.Wq, dim, qDim);
             MatMul(k, xb, w.Wk, dim, kvDim);
             MatMul(v, xb, w.Wv, dim, kvDim);
             AddBias(q, w.Bq);
             AddBias(k, w.Bk);
             AddBias(v, w.Bv);
+            // Qwen3 normalises every query and key head on its own, before the rotation.
+            NormalizeHeads(q, w.QNorm, headSize, c.NormEps);
+            NormalizeHeads(k, w.KNorm, headSize, c.NormEps);
             ApplyRope(q, position, headSize, _ropeFrequencies);
             ApplyRope(k, position, headSize, _ropeFrequencies);
 
@@ -102,7 +105,7 @@ public sealed class ReferenceTransformer
                         outHead[i] += scores[t] * vHead[i];
                 }
             }
-            MatMul(projected, attentionOut, w.Wo, dim, dim);
+            MatMul(projected, attentionOut, w.Wo, qDim, dim);
             for (var i = 0; i < dim; i++)
                 x[i] += projected[i];
 
@@ -158,6 +161,17 @@ public sealed class ReferenceTransformer
         var inverseRms = 1f / MathF.Sqrt(sumSquares / x.Length + eps);
         for (var i = 0; i < x.Length; i++)
             output[i] = weight[i] * (inverseRms * x[i]);
+    }
+
+    private static void NormalizeHeads(Span<float> heads, float[]? weight, int headSize, float eps)
+    {
+        if (weight is null)
+            return;
+        for (var start = 0; start < heads.Length; start += headSize)
+        {
+            var head = heads.Slice(start, headSize);
+            RmsNorm(head, head, weight, eps);
+        }
     }
 
     /// <summary>output[rows] = W[rows][columns] · x[columns], accumulated in row order in float32 like run.c.</summary>

@@ -141,10 +141,10 @@ public static class SyntheticCheckpoints
             "token_embedding_table" => (1, config.Dim, config.VocabSize, TargetLogitStd / MathF.Sqrt(config.Dim)),
             "wcls" => (2, config.Dim, config.VocabSize, TargetLogitStd / MathF.Sqrt(config.Dim)),
             // Projections: std 1/sqrt(fan_in) keeps each output at about the scale of its input.
-            "wq" => (3, config.Dim, config.Dim, 1f / MathF.Sqrt(config.Dim)),
+            "wq" => (3, config.Dim, config.QDim, 1f / MathF.Sqrt(config.Dim)),
             "wk" => (4, config.Dim, config.KvDim, 1f / MathF.Sqrt(config.Dim)),
             "wv" => (5, config.Dim, config.KvDim, 1f / MathF.Sqrt(config.Dim)),
-            "wo" => (6, config.Dim, config.Dim, 1f / MathF.Sqrt(config.Dim)),
+            "wo" => (6, config.QDim, config.Dim, 1f / MathF.Sqrt(config.QDim)),
             "w1" => (7, config.Dim, config.HiddenDim, 1f / MathF.Sqrt(config.Dim)),
             "w2" => (8, config.HiddenDim, config.Dim, 1f / MathF.Sqrt(config.HiddenDim)),
             "w3" => (9, config.Dim, config.HiddenDim, 1f / MathF.Sqrt(config.Dim)),

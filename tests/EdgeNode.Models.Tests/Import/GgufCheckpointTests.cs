@@ -110,7 +110,7 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
         var weights = FamilyCheckpoints.Generate(config, sharedClassifier: true, biases: true, seed: 21);
         using var temp = TestPaths.NewTempDirectory("gguf-qwen2");
         var ggufPath = temp.File("qwen2.gguf");
-        MinimalGgufWriter.ForModel(weights, "qwen2", GgufTensorType.F32, rotateHalfRows: true).Write(ggufPath);
+        GgufModelWriter.ForModel(weights, "qwen2", GgufTensorType.F32).Write(ggufPath);
         var folder = Directory.CreateDirectory(temp.File("hf")).FullName;
         HuggingFaceFolderBuilder.Write(folder, weights, "Qwen2ForCausalLM", tie: true);
 
@@ -126,6 +126,49 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Qwen3_gguf_with_wide_heads_and_q_k_norms_matches_the_safetensors_import()
+    {
+        // 8 heads of 16 on a 64-wide stream: q is 128 wide, as Qwen3-0.6B's is twice its hidden size.
+        var config = new LlamaConfig(64, 128, 2, 8, 2, 300, 64) { HeadSize = 16, RopeTheta = 1_000_000f, NormEps = 1e-6f };
+        var weights = FamilyCheckpoints.Generate(config, sharedClassifier: true, biases: false, seed: 23, headNorms: true);
+        using var temp = TestPaths.NewTempDirectory("gguf-qwen3");
+        var ggufPath = temp.File("qwen3.gguf");
+        GgufModelWriter.ForModel(weights, "qwen3", GgufTensorType.F32).Write(ggufPath);
+        Assert.Equal([16L], GgufFile.Open(ggufPath).Tensor("blk.0.attn_k_norm.weight").Dimensions);
+        var folder = Directory.CreateDirectory(temp.File("hf")).FullName;
+        HuggingFaceFolderBuilder.Write(folder, weights, "Qwen3ForCausalLM", tie: true);
+
+        var fromGguf = GgufCheckpoint.Read(ggufPath);
+        Assert.Equal(config, fromGguf.Config);
+        Assert.Equal(128, fromGguf.Config.QDim);
+        Assert.Equal(weights.Layers[1].Wq, fromGguf.Layers[1].Wq);
+        Assert.Equal(weights.Layers[1].QNorm, fromGguf.Layers[1].QNorm);
+        Assert.Equal(weights.Layers[0].KNorm, fromGguf.Layers[0].KNorm);
+        var a = new ReferenceTransformer(fromGguf, 16);
+        var b = new ReferenceTransformer(HuggingFaceCheckpoint.Read(folder), 16);
+        for (var position = 0; position < FamilyCheckpoints.Tokens.Length; position++)
+            Assert.Equal(b.Forward(FamilyCheckpoints.Tokens[position], position), a.Forward(FamilyCheckpoints.Tokens[position], position));
+    }
+
+    [Fact]
+    public void Q_k_norms_in_a_non_qwen3_gguf_and_unequal_key_and_value_heads_are_refused()
+    {
+        var config = new LlamaConfig(64, 128, 1, 8, 2, 300, 16) { HeadSize = 16 };
+        var weights = FamilyCheckpoints.Generate(config, sharedClassifier: true, biases: false, seed: 2, headNorms: true);
+        using var temp = TestPaths.NewTempDirectory("gguf-bad-heads");
+        var llamaPath = temp.File("llama-with-norms.gguf");
+        GgufModelWriter.ForModel(weights, "llama", GgufTensorType.F32).Write(llamaPath);
+        var error = Assert.Throws<ModelFormatException>(() => GgufCheckpoint.Read(llamaPath));
+        Assert.Contains("llama-with-norms.gguf: tensor blk.0.attn_q_norm.weight", error.Message);
+        Assert.Contains("only the qwen3 architecture", error.Message);
+
+        var valuePath = temp.File("value-length.gguf");
+        GgufModelWriter.ForModel(weights, "qwen3", GgufTensorType.F32).Set("qwen3.attention.value_length", 8u).Write(valuePath);
+        error = Assert.Throws<ModelFormatException>(() => GgufCheckpoint.Read(valuePath));
+        Assert.Contains("qwen3.attention.value_length = 8 differs from the key head size 16", error.Message);
+    }
+
+    [Fact]
     public void K_quant_gguf_loads_to_the_dequantized_blocks_and_stays_close_to_f32()
     {
         // Rows of 256 so every matrix can be a K-quant: Q4_K for most, Q6_K for ffn_down as in a Q4_K_M file.
@@ -133,7 +176,7 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
         var weights = FamilyCheckpoints.Generate(config, sharedClassifier: false, biases: false, seed: 5);
         using var temp = TestPaths.NewTempDirectory("gguf-kquant");
         var path = temp.File("k.gguf");
-        MinimalGgufWriter.ForModel(weights, "llama", GgufTensorType.Q4_K, rotateHalfRows: false).Write(path);
+        GgufModelWriter.ForModel(weights, "llama", GgufTensorType.Q4_K).Write(path);
         var file = GgufFile.Open(path);
         Assert.Equal(GgufTensorType.Q4_K, file.Tensor("blk.0.attn_q.weight").Type);
         Assert.Equal(GgufTensorType.Q6_K, file.Tensor("blk.0.ffn_down.weight").Type);
@@ -154,7 +197,7 @@ public sealed class GgufCheckpointFamilyTests(ITestOutputHelper output)
         // Random weights have no structure for quantization to preserve, so the bar is Q4_0 on the same weights: the
         // K-quant mix (4.5 and 6.6 bits per weight) must stray from float32 no more than Q4_0 (4.5 bits) does.
         var q4Path = temp.File("q4_0.gguf");
-        MinimalGgufWriter.ForModel(weights, "llama", GgufTensorType.Q4_0, rotateHalfRows: false).Write(q4Path);
+        GgufModelWriter.ForModel(weights, "llama", GgufTensorType.Q4_0).Write(q4Path);
         var (kAgreed, kError) = CompareWithF32(weights, imported);
         var (q4Agreed, q4Error) = CompareWithF32(weights, GgufCheckpoint.Read(q4Path));
         output.WriteLine($"random weights, {FamilyCheckpoints.Tokens.Length} positions: Q4_K/Q6_K top-1 agreement {kAgreed}, max logit error {kError:F3}; " +

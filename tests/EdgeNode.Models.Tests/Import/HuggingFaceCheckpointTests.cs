@@ -75,6 +75,7 @@ public sealed class HuggingFaceCheckpointTests
         { "llama", "LlamaForCausalLM" },
         { "mistral", "MistralForCausalLM" },
         { "qwen2", "Qwen2ForCausalLM" },
+        { "qwen3", "Qwen3ForCausalLM" },
         { "smollm2", "LlamaForCausalLM" },
         { "llama3-scaled", "LlamaForCausalLM" },
     };
@@ -86,11 +87,13 @@ public sealed class HuggingFaceCheckpointTests
         var config = family switch
         {
             "qwen2" => s_small with { RopeTheta = 1_000_000f, NormEps = 1e-6f },
+            // Like Qwen3-0.6B, heads wider than dim / heads: 8 heads of 16 make q 128 wide on a 64-wide stream.
+            "qwen3" => s_small with { RopeTheta = 1_000_000f, NormEps = 1e-6f, HeadSize = 16 },
             "llama3-scaled" => s_small with { RopeTheta = 10000f, NormEps = 1e-5f, RopeScaling = new RopeScaling(8f, 1f, 8f, 256) },
             _ => s_small,
         };
-        var tied = family is "qwen2" or "smollm2";
-        var weights = FamilyCheckpoints.Generate(config, tied, biases: family == "qwen2", seed: 11);
+        var tied = family is "qwen2" or "qwen3" or "smollm2";
+        var weights = FamilyCheckpoints.Generate(config, tied, biases: family == "qwen2", seed: 11, headNorms: family == "qwen3");
         using var temp = TestPaths.NewTempDirectory("hf-" + family);
         var folder = Directory.CreateDirectory(temp.File("hf")).FullName;
         Action<Utf8JsonWriter>? extra = family switch
@@ -116,6 +119,7 @@ public sealed class HuggingFaceCheckpointTests
         Assert.Equal(expectedConfig, imported.Config);
         Assert.Equal(tied, imported.SharedClassifier);
         Assert.Equal(family == "qwen2", imported.Layers[1].Bk is not null);
+        Assert.Equal(family == "qwen3", imported.Layers[1].QNorm is not null);
 
         var reference = new ReferenceTransformer(imported, 16);
         var direct = new RotateHalfForward(imported.Config, tensors, tied);
@@ -145,8 +149,8 @@ public sealed class HuggingFaceCheckpointTests
             Assert.True(differs);
             return; // the GGUF exporter carries no RoPE scaling
         }
-        if (family == "qwen2")
-            return; // the GGUF exporter writes the llama architecture, which has no biases
+        if (family is "qwen2" or "qwen3")
+            return; // the GGUF exporter writes the llama architecture, which has no biases or q/k norms
 
         // The same weights through GGUF (f32) give the same logits bit for bit.
         var tokenizer = Llama2cTokenizer.Load(FamilyCheckpoints.TruncatedTokenizer(temp, config.VocabSize), config.VocabSize);
@@ -160,15 +164,31 @@ public sealed class HuggingFaceCheckpointTests
     }
 
     [Fact]
-    public void Qwen3_is_refused_with_the_reason()
+    public void Qwen3_without_its_k_norm_names_the_missing_tensor()
     {
-        var weights = FamilyCheckpoints.Generate(s_small, true, false, 1);
+        var weights = FamilyCheckpoints.Generate(s_small with { HeadSize = 16 }, true, false, 1, headNorms: true);
         using var temp = TestPaths.NewTempDirectory("hf-qwen3");
-        HuggingFaceFolderBuilder.Write(temp.Path, weights, "Qwen3ForCausalLM", tie: true);
+        var tensors = HuggingFaceFolderBuilder.Write(temp.Path, weights, "Qwen3ForCausalLM", tie: true);
+        var path = Path.Combine(temp.Path, HuggingFaceCheckpoint.SingleFileName);
+        var written = Safetensors.SafetensorsFile.Open(path);
+        var writer = new Safetensors.SafetensorsWriter();
+        foreach (var (name, values) in tensors.Where(t => t.Key != "model.layers.1.self_attn.k_norm.weight"))
+            writer.Add(name, values, written.Tensor(name).Shape.ToArray(), "F32");
+        writer.Write(path);
         var error = Assert.Throws<ModelFormatException>(() => HuggingFaceCheckpoint.Read(temp.Path));
-        Assert.Contains("config.json", error.Message);
-        Assert.Contains("q_norm/k_norm", error.Message);
-        Assert.Contains("not supported yet", error.Message);
+        Assert.Contains("model.layers.1.self_attn.k_norm.weight is missing", error.Message);
+        Assert.Contains("Qwen3", error.Message);
+    }
+
+    [Fact]
+    public void Q_norm_weights_in_a_llama_checkpoint_are_refused()
+    {
+        var weights = FamilyCheckpoints.Generate(s_small, true, false, 1, headNorms: true);
+        using var temp = TestPaths.NewTempDirectory("hf-llama-qnorm");
+        HuggingFaceFolderBuilder.Write(temp.Path, weights, "LlamaForCausalLM", tie: true);
+        var error = Assert.Throws<ModelFormatException>(() => HuggingFaceCheckpoint.Read(temp.Path));
+        Assert.Contains("q_norm.weight", error.Message);
+        Assert.Contains("only Qwen3ForCausalLM", error.Message);
     }
 
     [Fact]

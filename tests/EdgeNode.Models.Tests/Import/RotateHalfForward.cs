@@ -2,7 +2,8 @@ namespace EdgeNode.Models.Tests.Import;
 
 /// <summary>
 /// A Hugging Face-style forward pass written directly from the published model definition: Q/K in rotate-half order
-/// (dimension i pairs with i + headSize/2), optional q/k/v biases, Llama-3 frequency scaling. It runs on the tensors as
+/// (dimension i pairs with i + headSize/2), optional q/k/v biases, Qwen3's per-head q/k RMSNorm before RoPE, a head size
+/// that may differ from dim / heads, Llama-3 frequency scaling. It runs on the tensors as
 /// they sit in the safetensors file, so it checks the importer's renaming, permutation and bias handling end to end.
 /// </summary>
 internal sealed class RotateHalfForward(LlamaConfig config, IReadOnlyDictionary<string, float[]> tensors, bool tied)
@@ -22,11 +23,16 @@ internal sealed class RotateHalfForward(LlamaConfig config, IReadOnlyDictionary<
             var q = Linear(tensors[p + "self_attn.q_proj.weight"], h, tensors.GetValueOrDefault(p + "self_attn.q_proj.bias"));
             var k = Linear(tensors[p + "self_attn.k_proj.weight"], h, tensors.GetValueOrDefault(p + "self_attn.k_proj.bias"));
             var v = Linear(tensors[p + "self_attn.v_proj.weight"], h, tensors.GetValueOrDefault(p + "self_attn.v_proj.bias"));
+            if (tensors.TryGetValue(p + "self_attn.q_norm.weight", out var qNorm))
+            {
+                q = NormPerHead(q, qNorm);
+                k = NormPerHead(k, tensors[p + "self_attn.k_norm.weight"]);
+            }
             RotateHalf(q, position);
             RotateHalf(k, position);
             _keys[l].Add(k);
             _values[l].Add(v);
-            var attention = new float[c.Dim];
+            var attention = new float[c.Heads * headSize];
             var group = c.Heads / c.KvHeads;
             for (var head = 0; head < c.Heads; head++)
             {
@@ -99,6 +105,9 @@ internal sealed class RotateHalfForward(LlamaConfig config, IReadOnlyDictionary<
         var smooth = (ratio - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
         return (1 - smooth) * frequency / s.Factor + smooth * frequency;
     }
+
+    private float[] NormPerHead(float[] x, float[] weight) =>
+        x.Chunk(weight.Length).SelectMany(head => Norm(head, weight)).ToArray();
 
     private float[] Norm(float[] x, float[] weight)
     {

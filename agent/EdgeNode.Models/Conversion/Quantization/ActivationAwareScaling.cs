@@ -29,7 +29,7 @@ public static class ActivationAwareScaling
                 Wq = ScaleColumns(w.Wq, attention),
                 Wk = ScaleColumns(w.Wk, attention),
                 Wv = ScaleColumns(w.Wv, attention),
-                Bq = w.Bq, Bk = w.Bk, Bv = w.Bv,
+                Bq = w.Bq, Bk = w.Bk, Bv = w.Bv, QNorm = w.QNorm, KNorm = w.KNorm,
                 Wo = w.Wo,
                 RmsFfn = DivideBy(w.RmsFfn, ffn),
                 W1 = ScaleColumns(w.W1, ffn),

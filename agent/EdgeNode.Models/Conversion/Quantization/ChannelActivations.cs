@@ -77,7 +77,7 @@ public sealed class ChannelActivations
         Classifier = weights.Classifier,
         Layers = weights.Layers.Select(l => new LayerWeights
         {
-            RmsAtt = l.RmsAtt, Wq = l.Wq, Wk = l.Wk, Wv = l.Wv, Wo = l.Wo, Bq = l.Bq, Bk = l.Bk, Bv = l.Bv,
+            RmsAtt = l.RmsAtt, Wq = l.Wq, Wk = l.Wk, Wv = l.Wv, Wo = l.Wo, Bq = l.Bq, Bk = l.Bk, Bv = l.Bv, QNorm = l.QNorm, KNorm = l.KNorm,
             RmsFfn = l.RmsFfn, W1 = l.W1, W3 = l.W3, W2 = new float[l.W2.Length],
         }).ToArray(),
     };
