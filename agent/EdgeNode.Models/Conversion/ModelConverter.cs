@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Tokenizers;
 
@@ -39,6 +40,12 @@ public sealed record ConversionOptions
 
     /// <summary>Model name recorded in the manifest; defaults to the checkpoint's folder name.</summary>
     public string? Name { get; init; }
+
+    /// <summary>
+    /// Chat format recorded in the manifest (a ChatTemplates name); null detects it from the chat_template of the
+    /// tokenizer_config.json beside a tokenizer.json.
+    /// </summary>
+    public string? ChatTemplate { get; init; }
 }
 
 /// <summary>
@@ -86,6 +93,8 @@ public static class ModelConverter
         if (TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig))
             File.Copy(tokenizerConfig, Path.Combine(outFolder, "tokenizer_config.json"), overwrite: true);
 
+        var chatTemplate = options.ChatTemplate is { } chosen ? ChatTemplates.Get(chosen).Name
+            : TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig) ? ChatTemplates.DetectInTokenizerConfig(tokenizerConfig) : null;
         var manifest = new ModelManifest
         {
             Name = options.Name ?? "model",
@@ -93,6 +102,7 @@ public static class ModelConverter
             Precision = options.Precision.ToName(),
             BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.EffectiveBlockSize,
             Tokenizer = tokenizerName,
+            ChatTemplate = chatTemplate,
             Slices = slices,
             Files = HashFiles(outFolder),
         };
