@@ -16,11 +16,9 @@ public static class ChatPromptEncoder
         ArgumentNullException.ThrowIfNull(template);
         ArgumentNullException.ThrowIfNull(renderedPrompt);
         var specials = SpecialIds(tokenizer);
-        foreach (var token in template.SpecialTokens)
-        {
-            if (!specials.ContainsKey(token))
-                throw new ChatTemplateException($"the {template.Name} chat template writes {token}, which this model's tokenizer does not have as a special token: the template does not fit this model; pick another with --chat-template ({string.Join(", ", ChatTemplates.Names)})");
-        }
+        var missing = template.SpecialTokens.Where(token => !specials.ContainsKey(token)).ToList();
+        if (missing.Count > 0)
+            throw new ChatTemplateException($"the {template.Name} chat template writes {string.Join(", ", missing)}, which this model's tokenizer does not have as special tokens: the template does not fit this model; pick another with --chat-template ({string.Join(", ", ChatTemplates.Names)})");
         return tokenizer switch
         {
             // Added-token text in the input already becomes the special ids there.
