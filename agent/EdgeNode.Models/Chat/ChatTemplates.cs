@@ -32,8 +32,10 @@ public static class ChatTemplates
     {
         ArgumentNullException.ThrowIfNull(jinjaTemplate);
         bool Has(string marker) => jinjaTemplate.Contains(marker, StringComparison.Ordinal);
+        // Llama-3.1 and later write a dated system header into every prompt, which the llama3 format does not:
+        // such models need --chat-template chosen knowingly rather than a silent near match.
         if (Has("<|start_header_id|>"))
-            return "llama3";
+            return Has("Cutting Knowledge Date") ? null : "llama3";
         if (Has("<|im_start|>"))
             return Has("<think>") || Has("enable_thinking") ? "qwen3" : "chatml";
         if (Has("<start_of_turn>"))

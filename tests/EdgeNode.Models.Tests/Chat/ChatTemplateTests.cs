@@ -92,6 +92,21 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
     }
 
     [Fact]
+    public void Detection_reads_named_template_lists_and_declines_near_matches()
+    {
+        using var dir = TestPaths.NewTempDirectory("chat-config");
+        var path = Path.Combine(dir.Path, "tokenizer_config.json");
+        File.WriteAllText(path, """{"chat_template": [{"name": "tool_use", "template": "<|im_start|>x"}, {"name": "default", "template": "{{ bos_token }}<start_of_turn>user"}]}""");
+        Assert.Equal("gemma", ChatTemplates.DetectInTokenizerConfig(path));
+        File.WriteAllText(path, """{"chat_template": "<|start_header_id|>system<|end_header_id|>Cutting Knowledge Date: December 2023"}""");
+        Assert.Null(ChatTemplates.DetectInTokenizerConfig(path));
+        File.WriteAllText(path, """{"chat_template": "{% for m in messages %}<|user|>{{ m.content }}{% endfor %}"}""");
+        Assert.Null(ChatTemplates.DetectInTokenizerConfig(path));
+        File.WriteAllText(path, "{\"chat_template\": ");
+        Assert.Throws<ModelFormatException>(() => ChatTemplates.DetectInTokenizerConfig(path));
+    }
+
+    [Fact]
     public void Llama2_follows_the_documented_layout()
     {
         var text = ChatTemplates.Get("llama2").Render(
