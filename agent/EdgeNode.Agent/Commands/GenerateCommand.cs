@@ -31,7 +31,7 @@ public static class GenerateCommand
           --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
           --json             print one JSON object instead of streaming text
-        """ + ConversionArguments.Help;
+        """ + ChatArguments.Help + ConversionArguments.Help;
 
     public static int Run(ArgumentReader args)
     {
@@ -55,6 +55,7 @@ public static class GenerateCommand
             StopTexts = stop is null ? [] : [stop],
             ContextLength = args.Int("context", 0, 0),
         };
+        var chat = ChatArguments.Read(args);
         var json = args.Flag("json");
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
@@ -67,13 +68,23 @@ public static class GenerateCommand
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         using var local = LocalModel.Load(runtime, folder, tokenizer);
         var generator = new TextGenerator(local);
+        int[] promptTokens;
+        if (chat.Enabled)
+        {
+            (promptTokens, var endOfTurn) = chat.Encode(local, prompt);
+            options = options with { StopTokens = endOfTurn };
+        }
+        else
+        {
+            promptTokens = local.Tokenizer.Encode(prompt);
+        }
 
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         var stdout = Console.Out;
         using var energy = EnergyMeter.ForThisBoard();
         energy.Start();
-        var result = generator.Generate(prompt, options, json ? null : piece => { stdout.Write(piece); stdout.Flush(); }, cancel.Token);
+        var result = generator.Generate(promptTokens, options, json ? null : piece => { stdout.Write(piece); stdout.Flush(); }, cancel.Token);
         var joulesPerToken = energy.Finish(result.Tokens.Length, result.Prefill + result.Decode);
 
         if (json)

@@ -13,6 +13,9 @@ public sealed record GenerationOptions
     /// <summary>Stop when the generated text contains one of these (the stop text itself is kept out of the result).</summary>
     public IReadOnlyList<string> StopTexts { get; init; } = [];
 
+    /// <summary>Ids that also end generation, besides the tokenizer's end-of-text (a chat format's end of turn).</summary>
+    public IReadOnlySet<int> StopTokens { get; init; } = new HashSet<int>();
+
     /// <summary>Positions the conversation may hold (prompt + generated); 0 = the model's context length.</summary>
     public int ContextLength { get; init; }
 }
@@ -20,7 +23,7 @@ public sealed record GenerationOptions
 /// <summary>Why generation ended.</summary>
 public enum StopReason
 {
-    /// <summary>The model produced BOS or EOS.</summary>
+    /// <summary>The model produced BOS, EOS or one of the options' stop tokens.</summary>
     EndOfText,
 
     /// <summary>MaxTokens were generated.</summary>

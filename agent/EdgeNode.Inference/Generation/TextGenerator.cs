@@ -60,7 +60,7 @@ public sealed class TextGenerator
             var next = sampler.Sample(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
             if (generated.Count == 0)
                 prefill = clock.Elapsed;
-            if (stopTokens.Contains(next))
+            if (stopTokens.Contains(next) || options.StopTokens.Contains(next))
             {
                 stop = StopReason.EndOfText;
                 break;

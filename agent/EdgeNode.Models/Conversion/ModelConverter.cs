@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion.Quantization;
 using EdgeNode.Models.Tokenizers;
 
@@ -53,6 +54,12 @@ public sealed record ConversionOptions
     public string? RecipeName { get; init; }
 
     public string? RecipeVariant { get; init; }
+
+    /// <summary>
+    /// Chat format recorded in the manifest (a ChatTemplates name); null detects it from the chat_template of the
+    /// tokenizer_config.json beside a tokenizer.json.
+    /// </summary>
+    public string? ChatTemplate { get; init; }
 }
 
 /// <summary>
@@ -116,6 +123,8 @@ public static class ModelConverter
         if (TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig))
             File.Copy(tokenizerConfig, Path.Combine(outFolder, "tokenizer_config.json"), overwrite: true);
 
+        var chatTemplate = options.ChatTemplate is { } chosen ? ChatTemplates.Get(chosen).Name
+            : TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig) ? ChatTemplates.DetectInTokenizerConfig(tokenizerConfig) : null;
         var manifest = new ModelManifest
         {
             Name = options.Name ?? "model",
@@ -123,6 +132,7 @@ public static class ModelConverter
             Precision = options.Precision.ToName(),
             BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.EffectiveBlockSize,
             Tokenizer = tokenizerName,
+            ChatTemplate = chatTemplate,
             Slices = slices,
             Files = HashFiles(outFolder),
             Quantization = new ManifestQuantization

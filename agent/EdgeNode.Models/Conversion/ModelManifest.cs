@@ -20,6 +20,11 @@ public sealed class ModelManifest
     public int BlockSize { get; set; }
     public required string Tokenizer { get; set; }
     public string? SourceSha256 { get; set; }
+
+    /// <summary>The chat format of the model (a ChatTemplates name), when it has one; `generate --chat` uses it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ChatTemplate { get; set; }
+
     public required List<ManifestSlice> Slices { get; set; }
     public required List<ManifestFile> Files { get; set; }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using EdgeNode.Models.Tokenizers.Unicode;
 
 namespace EdgeNode.Models.Tokenizers.HuggingFace;
 
@@ -40,16 +41,16 @@ internal sealed class Normalizer
                     AddSteps(inner, steps);
                 break;
             case "NFC":
-                steps.Add(static text => text.Normalize(NormalizationForm.FormC));
+                steps.Add(static text => UnicodeNormalizer.Normalize(text, NormalizationForm.FormC));
                 break;
             case "NFD":
-                steps.Add(static text => text.Normalize(NormalizationForm.FormD));
+                steps.Add(static text => UnicodeNormalizer.Normalize(text, NormalizationForm.FormD));
                 break;
             case "NFKC":
-                steps.Add(static text => text.Normalize(NormalizationForm.FormKC));
+                steps.Add(static text => UnicodeNormalizer.Normalize(text, NormalizationForm.FormKC));
                 break;
             case "NFKD":
-                steps.Add(static text => text.Normalize(NormalizationForm.FormKD));
+                steps.Add(static text => UnicodeNormalizer.Normalize(text, NormalizationForm.FormKD));
                 break;
             case "Lowercase":
                 steps.Add(static text => text.ToLowerInvariant());
