@@ -28,6 +28,8 @@ public static class ModelsCommand
           recipes [--memory SIZE]               recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
           pull NAME [--dir DIR]                 a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
+          synth --recipe NAME --seed S --out DIR --tokenizer F [--precision P] [--context N]
+                                                random weights at a recipe's shape, converted to slices (speed, memory)
           export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
           eval --model M --text FILE [--precision P[,P…]] [--window N] [--tokens N] [--json-out F]
                                     quality against speed and memory: perplexity on the text (teacher forcing),
@@ -230,7 +232,10 @@ public static class ModelsCommand
 
     private static int Synth(ArgumentReader args)
     {
-        var shape = args.Required("shape", $"NAME ({string.Join(", ", SyntheticCheckpoints.Shapes.Keys)})");
+        var recipeName = args.String("recipe");
+        if (recipeName is not null)
+            return SynthRecipe(args, recipeName);
+        var shape = args.Required("shape", $"NAME ({string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}) or --recipe NAME");
         var seed = args.ULong("seed") ?? throw new UsageException("edgenode models synth needs --seed S (the same seed gives the same weights)");
         var outDir = args.Required("out", "DIR");
         var tokenizer = args.String("tokenizer") ?? DefaultLlama2Tokenizer();
@@ -239,6 +244,31 @@ public static class ModelsCommand
             throw new UsageException($"unknown shape '{shape}'; known: {string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}");
         SyntheticCheckpoints.WriteModelDirectory(shape, seed, outDir, tokenizer, new PercentProgress(Console.Error, $"edgenode: synth {shape}"));
         Console.Out.WriteLine($"{outDir}: random weights at the shape of {shape} (seed {seed})");
+        return 0;
+    }
+
+    /// <summary>
+    /// Random weights at the shape of a recipe's model, converted straight to slices (no checkpoint file in between:
+    /// the shapes run to gigabytes and exist only to measure speed and memory).
+    /// </summary>
+    private static int SynthRecipe(ArgumentReader args, string recipeName)
+    {
+        var recipe = RecipeCatalog.TryFind(recipeName)
+            ?? throw new UsageException($"unknown recipe '{recipeName}'; known: {string.Join(", ", RecipeCatalog.Names)}");
+        var seed = args.ULong("seed") ?? throw new UsageException("edgenode models synth needs --seed S (the same seed gives the same weights)");
+        var outDir = args.Required("out", "DIR");
+        var context = args.Int("context", Math.Min(2048, recipe.Shape.MaxContext), 16, recipe.Shape.MaxContext);
+        var tokenizer = args.String("tokenizer") ?? throw new UsageException(
+            $"edgenode models synth --recipe {recipe.Name} needs --tokenizer F: a tokenizer.json or tokenizer.bin of at most {recipe.Shape.VocabSize} tokens (the family's own, or any smaller one)");
+        var (conversion, _) = ConversionArguments.Read(args);
+        args.RejectUnknown();
+        // Checked before minutes of generating weights.
+        _ = TextTokenizerLoader.Load(tokenizer, recipe.Shape.VocabSize);
+        var label = $"random weights at the shape of {recipe.Name}";
+        Console.Error.WriteLine($"edgenode: synth {recipe.Name}: generating {recipe.Shape.ParameterCount / 1e6:F0}M parameters (seed {seed})");
+        var weights = SyntheticCheckpoints.Generate(recipe, seed, context);
+        ModelConverter.Convert(weights, tokenizer, outDir, conversion with { Name = label }, new LineProgress(Console.Error, $"edgenode: synth {recipe.Name} "));
+        Console.Out.WriteLine($"{outDir}: {label} (seed {seed}), {conversion.Precision.ToName()}");
         return 0;
     }
 

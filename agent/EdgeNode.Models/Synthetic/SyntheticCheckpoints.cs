@@ -68,6 +68,34 @@ public static class SyntheticCheckpoints
     }
 
     /// <summary>
+    /// Random weights at the shape of a recipe's model, with the features its family has beyond Llama's (q/k/v biases,
+    /// per-head q/k norms, a head size other than dim / heads, rope scaling), so speed and memory are those of the real
+    /// model's graph. The norms are ones and the biases small, as in trained models.
+    /// </summary>
+    public static LlamaWeights Generate(Recipes.ModelRecipe recipe, ulong seed, int context)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        var shape = recipe.Shape;
+        var config = Recipes.RecipeShapeConfig.ToLlamaConfig(shape, context);
+        var weights = Generate(config, seed, shape.TiedEmbeddings);
+        if (!shape.AttentionBias && !shape.QkNorm)
+            return weights;
+        var random = new Random(unchecked((int)seed));
+        float[] Small(int count) => Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() - 0.5) * 0.04)).ToArray();
+        float[] Ones(int count) => Enumerable.Repeat(1f, count).ToArray();
+        var layers = weights.Layers.Select(w => new LayerWeights
+        {
+            RmsAtt = w.RmsAtt, Wq = w.Wq, Wk = w.Wk, Wv = w.Wv, Wo = w.Wo, RmsFfn = w.RmsFfn, W1 = w.W1, W2 = w.W2, W3 = w.W3,
+            Bq = shape.AttentionBias ? Small(config.QDim) : null,
+            Bk = shape.AttentionBias ? Small(config.KvDim) : null,
+            Bv = shape.AttentionBias ? Small(config.KvDim) : null,
+            QNorm = shape.QkNorm ? Ones(config.HeadSize) : null,
+            KNorm = shape.QkNorm ? Ones(config.HeadSize) : null,
+        }).ToArray();
+        return new LlamaWeights { Config = config, TokenEmbedding = weights.TokenEmbedding, Layers = layers, RmsFinal = weights.RmsFinal, Classifier = weights.Classifier };
+    }
+
+    /// <summary>
     /// Writes model.bin (llama2.c legacy layout, one tensor at a time so even the 4.4 GB TinyLlama shape never sits in
     /// memory whole), a copy of the tokenizer as tokenizer.bin, and synth.json describing what the weights are.
     /// </summary>
