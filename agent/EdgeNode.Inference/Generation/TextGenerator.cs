@@ -39,6 +39,9 @@ public sealed class TextGenerator
         var stop = StopReason.MaxTokens;
         var vocab = _model.Config.VocabSize;
         var logits = new float[vocab];
+        // Hugging Face models often pad the embedding table past the tokenizer (Qwen: 151936 rows, 151669 tokens).
+        // The padding rows name no text, so they are never sampled.
+        var sampled = Math.Min(vocab, _model.Tokenizer.VocabSize);
 
         var clock = Stopwatch.StartNew();
         TimeSpan prefill = TimeSpan.Zero;
@@ -57,7 +60,7 @@ public sealed class TextGenerator
                 break;
             }
             _model.Forward(current, state).CopyTo(logits);
-            var next = sampler.Sample(logits, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
+            var next = sampler.Sample(logits.AsSpan(0, sampled), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history));
             if (generated.Count == 0)
                 prefill = clock.Elapsed;
             if (stopTokens.Contains(next) || options.StopTokens.Contains(next))
