@@ -126,6 +126,34 @@ public sealed class ModelsCommandTests(AgentHome home) : IClassFixture<AgentHome
     }
 
     [Fact]
+    public void ConvertRecordsTheChatTemplateChosenOverTheRecipes()
+    {
+        using var dir = TestPaths.NewTempDirectory("convert-chat-template");
+        var chosen = Path.Combine(dir.Path, "chosen");
+        var result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--recipe", "stories260K",
+            "--variant", "int8", "--chat-template", "Zephyr", "--out", chosen);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(chosen, "manifest.json"))))
+            Assert.Equal("zephyr", manifest.RootElement.GetProperty("chat_template").GetString());
+
+        // Without the option the recipe's own format is recorded; stories260K's recipe names none.
+        using var recipe = JsonDocument.Parse(File.ReadAllText(RecipeFile("stories260K")));
+        Assert.Equal(JsonValueKind.Null, recipe.RootElement.GetProperty("chat_template").ValueKind);
+        var plain = Path.Combine(dir.Path, "plain");
+        result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--recipe", "stories260K", "--variant", "int8", "--out", plain);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(plain, "manifest.json"))))
+            Assert.False(manifest.RootElement.TryGetProperty("chat_template", out _));
+
+        var unknown = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--chat-template", "vicuna",
+            "--out", Path.Combine(dir.Path, "unknown"));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--chat-template: unknown chat template 'vicuna'; known: ", unknown.Stderr, StringComparison.Ordinal);
+        Assert.Contains("zephyr", unknown.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "unknown")));
+    }
+
+    [Fact]
     public void ConvertWithARecipeRefusesACheckpointOfAnotherShape()
     {
         using var dir = TestPaths.NewTempDirectory("convert-recipe-shape");
