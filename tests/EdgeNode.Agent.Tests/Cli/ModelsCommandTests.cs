@@ -89,6 +89,29 @@ public sealed class ModelsCommandTests(AgentHome home) : IClassFixture<AgentHome
     }
 
     [Fact]
+    public void RecipesPagePrintsTheGeneratedBlockEachDocsPageCarries()
+    {
+        var docs = Path.Combine(TestPaths.RepoRoot, "docs", "models");
+        var pages = Directory.GetFiles(Path.GetDirectoryName(RecipeFile("x"))!, "*.json")
+            .Select(f => (Name: Path.GetFileNameWithoutExtension(f), Page: Path.Combine(docs, Path.GetFileNameWithoutExtension(f) + ".md")))
+            .Append((Name: "index", Page: Path.Combine(docs, "README.md")));
+        foreach (var (name, page) in pages)
+        {
+            var result = home.Run("models", "recipes", "--page", name);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.StartsWith($"<!-- generated: edgenode models recipes --page {name}; do not edit by hand -->\n", result.Stdout, StringComparison.Ordinal);
+            Assert.EndsWith("\n<!-- /generated -->\n", result.Stdout, StringComparison.Ordinal);
+            Assert.True(File.ReadAllText(page).Contains(result.Stdout, StringComparison.Ordinal),
+                $"{page} differs from 'edgenode models recipes --page {name}'; run bash ci/recipe-docs");
+        }
+
+        var unknown = home.Run("models", "recipes", "--page", "gpt-17");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--page gpt-17: no such recipe; known: ", unknown.Stderr, StringComparison.Ordinal);
+        Assert.Contains("tinyllama-1.1b", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConvertWithARecipeAppliesTheVariantThePoolPlanAndTheCalibration()
     {
         using var dir = TestPaths.NewTempDirectory("convert-recipe");
