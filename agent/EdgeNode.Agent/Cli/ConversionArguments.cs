@@ -1,3 +1,4 @@
+using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Agent.Cli;
@@ -18,7 +19,11 @@ public static class ConversionArguments
 
     /// <summary>The options, and the precision the user asked for (null when --precision was not given).</summary>
     /// <param name="readPrecision">False for commands that read --precision themselves (a list, in models eval).</param>
-    public static (ConversionOptions Options, WeightPrecision? Requested) Read(ArgumentReader args, bool readPrecision = true)
+    /// <param name="readChatTemplate">
+    /// True for models convert, where --chat-template is the format recorded in the manifest; generate reads the same
+    /// option as the format of its --chat prompt.
+    /// </param>
+    public static (ConversionOptions Options, WeightPrecision? Requested) Read(ArgumentReader args, bool readPrecision = true, bool readChatTemplate = false)
     {
         var precisionText = readPrecision ? args.String("precision") : null;
         WeightPrecision? requested = null;
@@ -45,10 +50,23 @@ public static class ConversionArguments
             throw new UsageException($"--awq {calibration}: calibration text not found; pass a text file like what the model will read");
         if (calibration is not null && new FileInfo(calibration).Length == 0)
             throw new UsageException($"--awq {calibration}: the calibration text is empty");
+        var chatTemplate = readChatTemplate ? args.String("chat-template") : null;
+        if (chatTemplate is not null)
+        {
+            try
+            {
+                // The registry's spelling goes into the manifest, whatever case was typed.
+                chatTemplate = ChatTemplates.Get(chatTemplate).Name;
+            }
+            catch (ChatTemplateException e)
+            {
+                throw new UsageException($"--chat-template: {e.Message}");
+            }
+        }
         var options = new ConversionOptions
         {
             Precision = requested ?? WeightPrecision.Fp32, BlockSize = blockSize, AccuracyLevel = accuracyLevel,
-            Asymmetric = asymmetric, CalibrationTextPath = calibration,
+            Asymmetric = asymmetric, CalibrationTextPath = calibration, ChatTemplate = chatTemplate,
         };
         return (options, requested);
     }

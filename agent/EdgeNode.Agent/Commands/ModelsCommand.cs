@@ -21,11 +21,15 @@ public static class ModelsCommand
         usage: edgenode models <convert|list|recipes|pull|synth|export-gguf|eval> [options]
 
           convert <model.bin|model.gguf|hf-folder|pulled name> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B]
-                  [--accuracy-level A] [--asymmetric] [--awq FILE] [--layers a:b[,b:c]]
-          convert <hf-folder|pulled name> --out DIR --recipe NAME [--variant V] [--nodes N] [--awq FILE]
-                                                the recipe's precision, block size, zero points, scaling and N-node slices
+                  [--accuracy-level A] [--asymmetric] [--awq FILE] [--layers a:b[,b:c]] [--chat-template F]
+          convert <hf-folder|pulled name> --out DIR --recipe NAME [--variant V] [--nodes N] [--awq FILE] [--chat-template F]
+                                                the recipe's precision, block size, zero points, scaling, N-node slices
+                                                and chat format
+                  --chat-template F             the chat format recorded in manifest.json (default: the recipe's, else
+                                                the one tokenizer_config.json names)
           list
           recipes [--memory SIZE]               recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
+          recipes --page NAME                   the generated markdown of docs/models/NAME.md (index: the recipe table)
           pull NAME [--dir DIR]                 a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
           synth --recipe NAME --seed S --out DIR --tokenizer F [--precision P] [--context N]
@@ -61,7 +65,7 @@ public static class ModelsCommand
     {
         var outDir = args.Required("out", "DIR");
         var tokenizer = args.String("tokenizer");
-        var (conversion, requested) = ConversionArguments.Read(args);
+        var (conversion, requested) = ConversionArguments.Read(args, readChatTemplate: true);
         var layersText = args.String("layers");
         var recipeName = args.String("recipe");
         var variantName = args.String("variant");
@@ -91,15 +95,7 @@ public static class ModelsCommand
                 Console.Error.WriteLine($"edgenode: variant {variant.Name} of {recipe.Name} is meant to be activation-aware; "
                     + "pass --awq FILE (text like what the model will read) to calibrate it — converting without the scaling");
             }
-            conversion = conversion with
-            {
-                Precision = variant.WeightPrecision,
-                BlockSize = variant.BlockSize == 0 ? null : variant.BlockSize,
-                Asymmetric = conversion.Asymmetric || variant.Asymmetric,
-                LayerRanges = plan.Slices.Select(s => (s.FirstLayer, s.EndLayer)).ToList(),
-                RecipeName = recipe.Name,
-                RecipeVariant = variant.Name,
-            };
+            conversion = RecipeConversion.Apply(recipe, variant, plan, conversion);
             checkShape = recipe.CheckCheckpoint;
             Console.Error.WriteLine($"edgenode: recipe {recipe.Name}, variant {variant.Name} ({variant.Reason}); {plan.Nodes} node(s): layers {plan.LayerRanges}");
         }
@@ -122,7 +118,10 @@ public static class ModelsCommand
     private static int Recipes(ArgumentReader args)
     {
         var memoryText = args.String("memory");
+        var page = args.String("page");
         args.RejectUnknown();
+        if (page is not null)
+            return RecipePageBlock(page, memoryText);
         long available;
         string device;
         if (memoryText is not null)
@@ -144,6 +143,25 @@ public static class ModelsCommand
         }
         Console.Out.WriteLine($"fit: weights × {RuntimeOverhead} (runtime, KV cache and activations) against free memory; a pool counts its heaviest node. "
             + "'edgenode models pull NAME' fetches one.");
+        return 0;
+    }
+
+    /// <summary>
+    /// The generated block of docs/models/NAME.md (or of the recipe table in docs/models/README.md for "index"), for
+    /// ci/recipe-docs to put between the page's markers.
+    /// </summary>
+    private static int RecipePageBlock(string name, string? memoryText)
+    {
+        if (memoryText is not null)
+            throw new UsageException("--page renders documentation from the recipe files alone; it takes no --memory");
+        if (name == RecipePage.IndexName)
+        {
+            Console.Out.Write(RecipePage.RenderIndex(RecipeCatalog.All));
+            return 0;
+        }
+        var recipe = RecipeCatalog.TryFind(name)
+            ?? throw new UsageException($"--page {name}: no such recipe; known: {string.Join(", ", RecipeCatalog.Names)} (or {RecipePage.IndexName} for the recipe table)");
+        Console.Out.Write(RecipePage.Render(recipe));
         return 0;
     }
 

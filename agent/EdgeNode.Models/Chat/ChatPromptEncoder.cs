@@ -5,8 +5,9 @@ namespace EdgeNode.Models.Chat;
 
 /// <summary>
 /// Rendered chat prompts to token ids. The template's markers (&lt;|im_start|&gt;, &lt;|eot_id|&gt;, &lt;s&gt; …) must
-/// each become their single special id, and the template already writes any BOS, so the tokenizer adds nothing of
-/// its own — a second BOS would be a token the model never saw in training.
+/// each become their single special id. Most templates write their BOS as text, so the tokenizer adds nothing of its
+/// own — a second BOS would be a token the model never saw in training; the few that do not get the tokenizer's BOS
+/// put first (<see cref="ChatTemplate.TokenizerAddsBos"/>).
 /// </summary>
 public static class ChatPromptEncoder
 {
@@ -19,12 +20,24 @@ public static class ChatPromptEncoder
         var missing = template.SpecialTokens.Where(token => !specials.ContainsKey(token)).ToList();
         if (missing.Count > 0)
             throw new ChatTemplateException($"the {template.Name} chat template writes {string.Join(", ", missing)}, which this model's tokenizer does not have as special tokens: the template does not fit this model; pick another with --chat-template ({string.Join(", ", ChatTemplates.Names)})");
-        return tokenizer switch
+        var ids = tokenizer switch
         {
             // Added-token text in the input already becomes the special ids there.
             HuggingFaceTokenizer => tokenizer.Encode(renderedPrompt, addSpecialTokens: false),
             _ => EncodeAroundSpecials(tokenizer, renderedPrompt, specials),
         };
+        return template.TokenizerAddsBos ? PrependBos(tokenizer, template, ids) : ids;
+    }
+
+    private static int[] PrependBos(ITextTokenizer tokenizer, ChatTemplate template, int[] ids)
+    {
+        var bos = tokenizer switch
+        {
+            HuggingFaceTokenizer hf => hf.BosId,
+            Llama2cTokenizer => Llama2cTokenizer.Bos,
+            _ => null,
+        } ?? throw new ChatTemplateException($"the {template.Name} chat template starts with the tokenizer's BOS token, which this model's tokenizer does not name: the template does not fit this model; pick another with --chat-template ({string.Join(", ", ChatTemplates.Names)})");
+        return [bos, .. ids];
     }
 
     /// <summary>The ids that end an assistant turn in this format, for the generator to stop at.</summary>

@@ -20,6 +20,12 @@ public abstract class ChatTemplate
     /// <summary>Tokens that end an assistant turn, so generation stops there.</summary>
     public abstract IReadOnlyList<string> EndOfTurnTokens { get; }
 
+    /// <summary>
+    /// The rendered text carries no BOS of its own and the tokenizer's start-of-text token goes first, as the
+    /// format's published template expects; formats that write their BOS as text keep this false so it is not doubled.
+    /// </summary>
+    public virtual bool TokenizerAddsBos => false;
+
     /// <summary>The prompt text for <paramref name="messages"/>; special tokens appear as their text.</summary>
     public string Render(IReadOnlyList<ChatMessage> messages, ChatRenderOptions? options = null)
     {

@@ -13,6 +13,7 @@ public static class ChatTemplates
         new ChatMlTemplate(),
         new Qwen3ChatTemplate(),
         new GemmaChatTemplate(),
+        new ZephyrChatTemplate(),
     ];
 
     public static IReadOnlyList<string> Names { get; } = [.. All.Select(t => t.Name)];
@@ -40,6 +41,9 @@ public static class ChatTemplates
             return Has("<think>") || Has("enable_thinking") ? "qwen3" : "chatml";
         if (Has("<start_of_turn>"))
             return "gemma";
+        // Phi-3 writes the same role markers but ends turns with its own <|end|> token.
+        if (Has("<|user|>") && Has("<|assistant|>") && Has("eos_token") && !Has("<|end|>"))
+            return "zephyr";
         if (Has("<<SYS>>"))
             return "llama2";
         if (Has("[INST]"))

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Models.Recipes;
@@ -12,8 +13,8 @@ public static class RecipeCatalog
 {
     private const string ResourcePrefix = "recipes/";
 
-    /// <summary>Chat formats the tokenizer layer renders; a recipe naming another is rejected.</summary>
-    public static IReadOnlyList<string> KnownChatTemplates { get; } = ["llama2", "mistral", "llama3", "chatml", "qwen3", "gemma", "zephyr"];
+    /// <summary>The chat formats <see cref="ChatTemplates"/> renders; a recipe naming another is rejected.</summary>
+    public static IReadOnlyList<string> KnownChatTemplates => ChatTemplates.Names;
 
     public static IReadOnlyList<string> KnownFormats { get; } = ["huggingface", "llama2.c"];
 

@@ -68,6 +68,19 @@ public sealed class ChatGenerateTests(AgentHome home) : IClassFixture<AgentHome>
     }
 
     [Fact]
+    public void A_llama2c_model_chats_in_the_zephyr_format_with_the_tokenizers_bos()
+    {
+        var result = home.Run("generate", "--model", TestPaths.Model("stories260K", "stories260K.bin"), "--chat", "--chat-template", "zephyr",
+            "--system", "s", "--prompt", "hi", "--max-tokens", "2", "--temperature", "0", "--json");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var promptTokens = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("prompt_tokens").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        // The text writes no BOS, so the tokenizer's comes first, once; each of the two messages ends with EOS (id 2).
+        Assert.Equal(1, promptTokens[0]);
+        Assert.Single(promptTokens, id => id == 1);
+        Assert.Equal(2, promptTokens.Count(id => id == 2));
+    }
+
+    [Fact]
     public void Chat_flags_are_checked()
     {
         var model = TestPaths.Model("stories260K", "stories260K.bin");

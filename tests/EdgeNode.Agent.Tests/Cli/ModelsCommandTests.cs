@@ -89,6 +89,29 @@ public sealed class ModelsCommandTests(AgentHome home) : IClassFixture<AgentHome
     }
 
     [Fact]
+    public void RecipesPagePrintsTheGeneratedBlockEachDocsPageCarries()
+    {
+        var docs = Path.Combine(TestPaths.RepoRoot, "docs", "models");
+        var pages = Directory.GetFiles(Path.GetDirectoryName(RecipeFile("x"))!, "*.json")
+            .Select(f => (Name: Path.GetFileNameWithoutExtension(f), Page: Path.Combine(docs, Path.GetFileNameWithoutExtension(f) + ".md")))
+            .Append((Name: "index", Page: Path.Combine(docs, "README.md")));
+        foreach (var (name, page) in pages)
+        {
+            var result = home.Run("models", "recipes", "--page", name);
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.StartsWith($"<!-- generated: edgenode models recipes --page {name}; do not edit by hand -->\n", result.Stdout, StringComparison.Ordinal);
+            Assert.EndsWith("\n<!-- /generated -->\n", result.Stdout, StringComparison.Ordinal);
+            Assert.True(File.ReadAllText(page).Contains(result.Stdout, StringComparison.Ordinal),
+                $"{page} differs from 'edgenode models recipes --page {name}'; run bash ci/recipe-docs");
+        }
+
+        var unknown = home.Run("models", "recipes", "--page", "gpt-17");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--page gpt-17: no such recipe; known: ", unknown.Stderr, StringComparison.Ordinal);
+        Assert.Contains("tinyllama-1.1b", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConvertWithARecipeAppliesTheVariantThePoolPlanAndTheCalibration()
     {
         using var dir = TestPaths.NewTempDirectory("convert-recipe");
@@ -123,6 +146,34 @@ public sealed class ModelsCommandTests(AgentHome home) : IClassFixture<AgentHome
 
         var generate = home.Run("generate", "--model", outDir, "--prompt", "Once upon a time", "--max-tokens", "8", "--temperature", "0", "--json");
         Assert.True(generate.ExitCode == 0, generate.Stderr);
+    }
+
+    [Fact]
+    public void ConvertRecordsTheChatTemplateChosenOverTheRecipes()
+    {
+        using var dir = TestPaths.NewTempDirectory("convert-chat-template");
+        var chosen = Path.Combine(dir.Path, "chosen");
+        var result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--recipe", "stories260K",
+            "--variant", "int8", "--chat-template", "Zephyr", "--out", chosen);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(chosen, "manifest.json"))))
+            Assert.Equal("zephyr", manifest.RootElement.GetProperty("chat_template").GetString());
+
+        // Without the option the recipe's own format is recorded; stories260K's recipe names none.
+        using var recipe = JsonDocument.Parse(File.ReadAllText(RecipeFile("stories260K")));
+        Assert.Equal(JsonValueKind.Null, recipe.RootElement.GetProperty("chat_template").ValueKind);
+        var plain = Path.Combine(dir.Path, "plain");
+        result = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--recipe", "stories260K", "--variant", "int8", "--out", plain);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(plain, "manifest.json"))))
+            Assert.False(manifest.RootElement.TryGetProperty("chat_template", out _));
+
+        var unknown = home.Run("models", "convert", TestPaths.Model("stories260K", "stories260K.bin"), "--chat-template", "vicuna",
+            "--out", Path.Combine(dir.Path, "unknown"));
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--chat-template: unknown chat template 'vicuna'; known: ", unknown.Stderr, StringComparison.Ordinal);
+        Assert.Contains("zephyr", unknown.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "unknown")));
     }
 
     [Fact]

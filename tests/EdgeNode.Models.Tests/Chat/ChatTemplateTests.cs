@@ -102,6 +102,11 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
         Assert.Null(ChatTemplates.DetectInTokenizerConfig(path));
         File.WriteAllText(path, """{"chat_template": "{% for m in messages %}<|user|>{{ m.content }}{% endfor %}"}""");
         Assert.Null(ChatTemplates.DetectInTokenizerConfig(path));
+        File.WriteAllText(path, """{"chat_template": "{% for m in messages %}{% if m.role == 'user' %}{{ '<|user|>\n' + m.content + eos_token }}{% else %}{{ '<|assistant|>\n' + m.content + eos_token }}{% endif %}{% endfor %}"}""");
+        Assert.Equal("zephyr", ChatTemplates.DetectInTokenizerConfig(path));
+        // Phi-3 writes the same role markers but closes turns with <|end|>.
+        File.WriteAllText(path, """{"chat_template": "{{ '<|user|>\n' + m.content + '<|end|>\n<|assistant|>\n' }}{{ eos_token }}"}""");
+        Assert.Null(ChatTemplates.DetectInTokenizerConfig(path));
         File.WriteAllText(path, "{\"chat_template\": ");
         Assert.Throws<ModelFormatException>(() => ChatTemplates.DetectInTokenizerConfig(path));
     }
@@ -129,6 +134,51 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
     }
 
     [Fact]
+    public void Zephyr_closes_every_message_with_eos_and_leaves_bos_to_the_tokenizer()
+    {
+        var template = ChatTemplates.Get("zephyr");
+        var messages = new[] { ChatMessage.System("Be brief."), ChatMessage.User(" Hi\n"), ChatMessage.Assistant("Hello."), ChatMessage.User("Bye") };
+        Assert.Equal("<|system|>\nBe brief.</s>\n<|user|>\n Hi\n</s>\n<|assistant|>\nHello.</s>\n<|user|>\nBye</s>\n<|assistant|>\n", template.Render(messages));
+        Assert.Equal("<|user|>\nBye</s>\n", template.Render([ChatMessage.User("Bye")], new ChatRenderOptions { AddGenerationPrompt = false }));
+        // Any order of turns renders: the format itself imposes none.
+        Assert.Equal("<|assistant|>\na</s>\n<|assistant|>\nb</s>\n", template.Render([ChatMessage.Assistant("a"), ChatMessage.Assistant("b")], new ChatRenderOptions { AddGenerationPrompt = false }));
+        Assert.True(template.TokenizerAddsBos);
+    }
+
+    [Fact]
+    public void Zephyr_ids_with_the_llama2_tokenizer_have_one_bos_and_eos_id_2_after_each_message()
+    {
+        var tokenizer = _peer.Tokenizer("llama2");
+        var template = ChatTemplates.Get("zephyr");
+        Assert.Equal(2, tokenizer.SpecialTokens["</s>"]);
+        var messages = new[] { ChatMessage.System("Be brief."), ChatMessage.User("Hi"), ChatMessage.Assistant("Hello."), ChatMessage.User("Bye") };
+        var ids = ChatPromptEncoder.Encode(tokenizer, template, template.Render(messages));
+        Assert.Equal(tokenizer.BosId, ids[0]);
+        Assert.Single(ids, id => id == tokenizer.BosId);
+        Assert.Equal(messages.Length, ids.Count(id => id == 2));
+        Assert.Equal(new HashSet<int> { 2 }, ChatPromptEncoder.EndOfTurnIds(tokenizer, template));
+        // The role markers are text: several ordinary tokens each, the same ones in every turn.
+        var marker = tokenizer.Encode("<|user|>", addSpecialTokens: false);
+        Assert.True(marker.Length > 1, $"<|user|> became [{string.Join(',', marker)}]");
+        Assert.DoesNotContain(marker, id => tokenizer.SpecialTokens.Values.Contains(id));
+        // Between BOS and the first </s> is the tokenizer's own encoding of the first message's text.
+        Assert.Equal(tokenizer.Encode("<|system|>\nBe brief.", addSpecialTokens: false), ids[1..Array.IndexOf(ids, 2)]);
+    }
+
+    [Fact]
+    public void Zephyr_with_a_llama2c_tokenizer_gets_bos_first_and_eos_ids_between_its_text()
+    {
+        var tokenizer = Llama2cTokenizer.Load(TestPaths.Model("llama2-tokenizer", "tokenizer.bin"), 32000);
+        var template = ChatTemplates.Get("zephyr");
+        var ids = ChatPromptEncoder.Encode(tokenizer, template, template.Render([ChatMessage.User("Hi"), ChatMessage.Assistant("Hello.")], new ChatRenderOptions { AddGenerationPrompt = false }));
+        Assert.Equal(Llama2cTokenizer.Bos, ids[0]);
+        Assert.Single(ids, id => id == Llama2cTokenizer.Bos);
+        Assert.Equal(2, ids.Count(id => id == Llama2cTokenizer.Eos));
+        Assert.Equal(tokenizer.Encode("\n", addBos: false), ids[(Array.LastIndexOf(ids, Llama2cTokenizer.Eos) + 1)..]);
+        Assert.Equal(tokenizer.Encode("<|user|>\nHi", addBos: false), ids[1..Array.IndexOf(ids, Llama2cTokenizer.Eos)]);
+    }
+
+    [Fact]
     public void ChatMl_follows_the_documented_layout()
     {
         var template = ChatTemplates.Get("chatml");
@@ -149,7 +199,7 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
     {
         var error = Assert.Throws<ChatTemplateException>(() => ChatTemplates.Get("vicuna"));
         Assert.Contains("'vicuna'", error.Message);
-        foreach (var name in new[] { "llama2", "mistral", "llama3", "chatml", "qwen3", "gemma" })
+        foreach (var name in new[] { "llama2", "mistral", "llama3", "chatml", "qwen3", "gemma", "zephyr" })
             Assert.Contains(name, error.Message);
     }
 
@@ -233,7 +283,7 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
 
         // Formats with no template file here, and the tokenizer whose vocabulary fits them (the @lenml "llama2"
         // package holds the Mistral tokenizer).
-        public static readonly (string Format, string Family)[] TextOnlyFormats = [("mistral", "llama2"), ("chatml", "qwen3")];
+        public static readonly (string Format, string Family)[] TextOnlyFormats = [("mistral", "llama2"), ("chatml", "qwen3"), ("zephyr", "llama2")];
 
         private static readonly string[] Families = ["llama2", "llama3", "qwen3", "gemma3"];
 
@@ -340,11 +390,12 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
                 }
                 writer.WriteEndArray();
                 writer.WriteStartArray("encode");
-                foreach (var (_, family, text) in toEncode)
+                foreach (var (format, family, text) in toEncode)
                 {
                     writer.WriteStartObject();
                     writer.WriteString("model", family);
                     writer.WriteString("text", text);
+                    writer.WriteBoolean("addSpecialTokens", ChatTemplates.Get(format).TokenizerAddsBos);
                     writer.WriteEndObject();
                 }
                 writer.WriteEndArray();

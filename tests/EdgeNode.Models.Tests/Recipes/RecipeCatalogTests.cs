@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EdgeNode.Models.Chat;
 using EdgeNode.Models.Recipes;
 using EdgeNode.TestSupport;
 
@@ -123,6 +124,8 @@ public sealed class RecipeCatalogTests
         if (recipe.Format == "huggingface")
         {
             Assert.Contains(recipe.ChatTemplate, RecipeCatalog.KnownChatTemplates);
+            // The name must be one the renderer has, not merely one the catalog lists.
+            Assert.Equal(recipe.ChatTemplate, ChatTemplates.Get(recipe.ChatTemplate!).Name);
             Assert.Contains("config.json", files);
             Assert.Contains("tokenizer.json", files);
             Assert.Contains("tokenizer_config.json", files);

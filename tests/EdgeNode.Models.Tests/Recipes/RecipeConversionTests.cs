@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Recipes;
 using EdgeNode.TestSupport;
@@ -85,6 +86,41 @@ public sealed class RecipeConversionTests : IDisposable
         var error = Assert.Throws<ModelFormatException>(() => RecipeCatalog.Find("tinyllama-1.1b").CheckCheckpoint(config));
         Assert.StartsWith("the checkpoint has dim 64, recipe tinyllama-1.1b expects 2048", error.Message, StringComparison.Ordinal);
         RecipeCatalog.Find("stories260K").CheckCheckpoint(config);
+    }
+
+    [Fact]
+    public void A_recipe_conversion_records_the_recipe_chat_format_unless_another_is_chosen()
+    {
+        var folder = Path.Combine(TestPaths.RepoRoot, "agent", "EdgeNode.Models", "Recipes", "Families");
+        foreach (var file in Directory.GetFiles(folder, "*.json"))
+        {
+            using var json = JsonDocument.Parse(File.ReadAllBytes(file));
+            var written = json.RootElement.GetProperty("chat_template");
+            var expected = written.ValueKind == JsonValueKind.Null ? null : written.GetString();
+            var recipe = RecipeCatalog.Find(json.RootElement.GetProperty("name").GetString()!);
+            var variant = recipe.Variants[^1];
+            var plan = variant.Plan(2);
+
+            var options = RecipeConversion.Apply(recipe, variant, plan, new ConversionOptions());
+            Assert.Equal(expected, options.ChatTemplate);
+            Assert.Equal((variant.WeightPrecision, recipe.Name, variant.Name), (options.Precision, options.RecipeName, options.RecipeVariant));
+            Assert.Equal(plan.Slices.Select(s => (s.FirstLayer, s.EndLayer)), options.LayerRanges!);
+
+            var chosen = RecipeConversion.Apply(recipe, variant, plan, new ConversionOptions { ChatTemplate = "chatml" });
+            Assert.Equal("chatml", chosen.ChatTemplate);
+        }
+    }
+
+    [Fact]
+    public void The_chosen_chat_format_is_recorded_in_the_manifest()
+    {
+        var recipe = RecipeCatalog.Find("stories260K");
+        var variant = recipe.Variant("int8");
+        var options = RecipeConversion.Apply(recipe, variant, variant.Plan(1), new ConversionOptions { ChatTemplate = "zephyr" });
+        var manifest = ModelConverter.Convert(s_checkpoint, s_tokenizer, Path.Combine(_dir.Path, "out"), options);
+        Assert.Equal("zephyr", manifest.ChatTemplate);
+        Assert.Equal("zephyr", ModelManifest.Load(Path.Combine(_dir.Path, "out")).ChatTemplate);
+        Assert.Equal(("stories260K", "int8"), (manifest.Quantization!.Recipe, manifest.Quantization.Variant));
     }
 
     /// <summary>Records on the caller's thread (Progress&lt;T&gt; would post to the thread pool and race the assertions).</summary>

@@ -1,9 +1,10 @@
 // Peer for ChatTemplateTests: renders conversations with each model folder's own chat_template through
 // @huggingface/jinja, tokenizes them with @huggingface/transformers' apply_chat_template, and encodes extra texts
-// without special tokens (for formats whose template file is not available here).
+// (for formats whose template file is not available here) without special tokens, or with them where the format
+// leaves BOS to the tokenizer.
 // stdin:  {"models": [{"name": "qwen3", "folder": "/abs/folder"}],
 //          "cases": [{"messages": [{"role": "user", "content": "hi"}], "addGenerationPrompt": true, "enableThinking": false}],
-//          "encode": [{"model": "llama2", "text": "<s>[INST] hi [/INST]"}]}
+//          "encode": [{"model": "llama2", "text": "<s>[INST] hi [/INST]", "addSpecialTokens": false}]}
 // stdout: {"rendered": {"qwen3": [{"text": "...", "ids": [...]} or {"error": "..."}]}, "encoded": [[...]]}
 // Runs offline: files are read from the given folders, never fetched.
 import fs from 'node:fs';
@@ -56,5 +57,5 @@ for (const model of request.models) {
     }
   });
 }
-const encoded = (request.encode ?? []).map(e => tokenizers[e.model].encode(e.text, { add_special_tokens: false }));
+const encoded = (request.encode ?? []).map(e => tokenizers[e.model].encode(e.text, { add_special_tokens: e.addSpecialTokens ?? false }));
 process.stdout.write(JSON.stringify({ rendered, encoded }));
