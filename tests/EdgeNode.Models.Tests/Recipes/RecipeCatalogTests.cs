@@ -181,19 +181,23 @@ public sealed class RecipeCatalogTests
     public void Measured_entries_take_the_documented_keys_and_must_name_a_variant_of_the_recipe()
     {
         const string entry = """
-            "measured": [ { "variant": "int4", "device": "x86-64, 2 cores, 2 threads", "weights": "real weights",
+            [ { "variant": "int4", "device": "x86-64, 2 cores, 2 threads", "weights": "real weights",
               "perplexity": 9.626, "perplexity_text": "heldout-story.txt", "greedy_agreement": 0.93,
               "decode_tokens_per_second": 1234.5, "weight_bytes": 366592, "peak_rss_bytes": 52428800 } ]
             """;
-        var text = RecipeCatalog.Serialize(RecipeCatalog.Find("stories260K"));
-        Assert.Contains("\"measured\": []", text, StringComparison.Ordinal);
+        byte[] WithMeasured(string measured)
+        {
+            var file = JsonNode.Parse(RecipeCatalog.Serialize(RecipeCatalog.Find("stories260K")))!;
+            file["measured"] = JsonNode.Parse(measured);
+            return Encoding.UTF8.GetBytes(file.ToJsonString());
+        }
 
-        var recipe = RecipeCatalog.Parse(Encoding.UTF8.GetBytes(text.Replace("\"measured\": []", entry, StringComparison.Ordinal)), "measured.json");
+        var recipe = RecipeCatalog.Parse(WithMeasured(entry), "measured.json");
         var measured = Assert.Single(recipe.Measured);
         Assert.Equal((9.626, 0.93, 1234.5, 366592L, 52428800L), (measured.Perplexity, measured.GreedyAgreement, measured.DecodeTokensPerSecond, measured.WeightBytes, measured.PeakRssBytes));
 
         var error = Assert.Throws<ModelFormatException>(() => RecipeCatalog.Parse(
-            Encoding.UTF8.GetBytes(text.Replace("\"measured\": []", entry.Replace("\"int4\"", "\"int2\"", StringComparison.Ordinal), StringComparison.Ordinal)), "measured.json"));
+            WithMeasured(entry.Replace("\"int4\"", "\"int2\"", StringComparison.Ordinal)), "measured.json"));
         Assert.Equal("recipe measured.json: measured names variant 'int2', which the recipe does not have", error.Message);
     }
 

@@ -55,7 +55,11 @@ public sealed class RecipePageTests
                 Assert.Contains($"| {plan.GetProperty("nodes").GetInt32()} | `{ranges}` |", plans, StringComparison.Ordinal);
             }
         }
-        Assert.Contains("Not measured yet", Section(page, "Measured"), StringComparison.Ordinal);
+        var measured = Section(page, "Measured");
+        foreach (var entry in json.RootElement.GetProperty("measured").EnumerateArray())
+            Assert.Contains($"| `{entry.GetProperty("variant").GetString()}` | {entry.GetProperty("weights").GetString()} |", measured, StringComparison.Ordinal);
+        // A recipe no run has measured says so.
+        Assert.Contains("Not measured yet", Section(RecipePage.Render(RecipeCatalog.Find("mistral-7b")), "Measured"), StringComparison.Ordinal);
         Assert.Contains("None: a completion model", Section(RecipePage.Render(RecipeCatalog.Find("stories260K")), "Chat template"), StringComparison.Ordinal);
     }
 
