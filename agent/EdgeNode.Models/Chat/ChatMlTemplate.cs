@@ -10,8 +10,6 @@ public sealed class ChatMlTemplate : ChatTemplate
 {
     public override string Name => "chatml";
 
-    public override IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
-
     public override IReadOnlyList<string> SpecialTokens { get; } = ["<|im_start|>", "<|im_end|>"];
 
     public override IReadOnlyList<string> EndOfTurnTokens { get; } = ["<|im_end|>"];

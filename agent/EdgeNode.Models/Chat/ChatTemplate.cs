@@ -11,8 +11,8 @@ public abstract class ChatTemplate
     /// <summary>The name used on the command line and in manifest.json (e.g. "llama3").</summary>
     public abstract string Name { get; }
 
-    /// <summary>Roles this format can render.</summary>
-    public abstract IReadOnlyList<string> Roles { get; }
+    /// <summary>Roles this format can render: system, user and assistant unless the format knows more (tools).</summary>
+    public virtual IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
 
     /// <summary>Special-token text the rendered prompt contains; each must be a single token of the model's tokenizer.</summary>
     public abstract IReadOnlyList<string> SpecialTokens { get; }

@@ -11,8 +11,6 @@ public sealed class GemmaChatTemplate : ChatTemplate
 {
     public override string Name => "gemma";
 
-    public override IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
-
     public override IReadOnlyList<string> SpecialTokens { get; } = ["<bos>", "<start_of_turn>", "<end_of_turn>"];
 
     public override IReadOnlyList<string> EndOfTurnTokens { get; } = ["<end_of_turn>"];

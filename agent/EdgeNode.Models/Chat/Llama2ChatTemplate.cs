@@ -11,8 +11,6 @@ public sealed class Llama2ChatTemplate : ChatTemplate
 {
     public override string Name => "llama2";
 
-    public override IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
-
     public override IReadOnlyList<string> SpecialTokens { get; } = ["<s>", "</s>"];
 
     public override IReadOnlyList<string> EndOfTurnTokens { get; } = ["</s>"];

@@ -11,8 +11,6 @@ public sealed class MistralChatTemplate : ChatTemplate
 {
     public override string Name => "mistral";
 
-    public override IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
-
     public override IReadOnlyList<string> SpecialTokens { get; } = ["<s>", "</s>"];
 
     public override IReadOnlyList<string> EndOfTurnTokens { get; } = ["</s>"];

@@ -11,8 +11,6 @@ public sealed class ZephyrChatTemplate : ChatTemplate
 {
     public override string Name => "zephyr";
 
-    public override IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
-
     public override IReadOnlyList<string> SpecialTokens { get; } = ["</s>"];
 
     public override IReadOnlyList<string> EndOfTurnTokens { get; } = ["</s>"];

@@ -118,26 +118,8 @@ public sealed class ChatGenerateTests(AgentHome home) : IClassFixture<AgentHome>
             writer.WriteEndObject();
         }
         var script = Path.Combine(TestPaths.RepoRoot, "tests", "EdgeNode.Models.Tests", "Chat", "peer", "chat-render.mjs");
-        var start = new ProcessStartInfo("node", [script])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardInputEncoding = new UTF8Encoding(false),
-        };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        process.StandardInput.Write(Encoding.UTF8.GetString(request.ToArray()));
-        process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{script} did not finish within 2 minutes");
-        }
-        Assert.True(process.ExitCode == 0, stderr.Result);
-        var rendered = JsonDocument.Parse(stdout.Result).RootElement.GetProperty("rendered").GetProperty("llama3")[0];
+        var answer = PeerProcess.RunNode(script, Encoding.UTF8.GetString(request.ToArray()));
+        var rendered = JsonDocument.Parse(answer).RootElement.GetProperty("rendered").GetProperty("llama3")[0];
         return [.. rendered.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32())];
     }
 

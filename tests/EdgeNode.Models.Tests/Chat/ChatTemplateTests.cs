@@ -406,27 +406,7 @@ public sealed class ChatTemplateTests : IClassFixture<ChatTemplateTests.PeerResu
 
         private static string RunPeer(string script, string request)
         {
-            var start = new ProcessStartInfo("node", [script])
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                StandardOutputEncoding = Encoding.UTF8,
-                StandardInputEncoding = new UTF8Encoding(false),
-            };
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            process.StandardInput.Write(request);
-            process.StandardInput.Close();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{script} did not finish within 2 minutes");
-            }
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException($"{script} exited with {process.ExitCode}: {stderr.Result}");
-            return stdout.Result;
+            return PeerProcess.RunNode(script, request);
         }
     }
 }

@@ -140,27 +140,8 @@ public sealed class HuggingFaceTokenizerTests : IClassFixture<HuggingFaceTokeniz
 
         private static Dictionary<string, TokenizerPeerResult> RunPeer(string script, TokenizerPeerRequest request)
         {
-            var start = new ProcessStartInfo("node", [script])
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                StandardOutputEncoding = Encoding.UTF8,
-                StandardInputEncoding = new UTF8Encoding(false),
-            };
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            process.StandardInput.Write(JsonSerializer.Serialize(request, TokenizerPeerJsonContext.Default.TokenizerPeerRequest));
-            process.StandardInput.Close();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{script} did not finish within 2 minutes");
-            }
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException($"{script} exited with {process.ExitCode}: {stderr.Result}");
-            return JsonSerializer.Deserialize(stdout.Result, TokenizerPeerJsonContext.Default.DictionaryStringTokenizerPeerResult)!;
+            var answer = PeerProcess.RunNode(script, JsonSerializer.Serialize(request, TokenizerPeerJsonContext.Default.TokenizerPeerRequest));
+            return JsonSerializer.Deserialize(answer, TokenizerPeerJsonContext.Default.DictionaryStringTokenizerPeerResult)!;
         }
     }
 }

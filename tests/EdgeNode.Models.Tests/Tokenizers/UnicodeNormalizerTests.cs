@@ -116,7 +116,7 @@ public sealed class UnicodeNormalizerTests : IClassFixture<UnicodeNormalizerTest
         if (list.Count == 0)
             return [];
         const string Script = "import sys, unicodedata\nprint(unicodedata.unidata_version)\nfor line in sys.stdin:\n    cp = int(line)\n    if unicodedata.category(chr(cp)) != 'Cn':\n        print(cp)\n";
-        var (output, _) = RunProcess("python3", ["-c", Script], string.Join('\n', list));
+        var output = PeerProcess.Run("python3", ["-c", Script], string.Join('\n', list));
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(lines.Length > 0 && lines[0] == UnicodeNormalizer.UnicodeVersion,
             $"python3 has Unicode {(lines.Length > 0 ? lines[0] : "?")} but the tables were generated from {UnicodeNormalizer.UnicodeVersion}: run agent/EdgeNode.Models/Tokenizers/Unicode/generate-normalization-tables.py again");
@@ -129,31 +129,6 @@ public sealed class UnicodeNormalizerTests : IClassFixture<UnicodeNormalizerTest
         foreach (var c in text)
             builder.Append(c is >= ' ' and < '\u007f' ? c.ToString() : $"\\u{(int)c:x4}");
         return builder.Append('"').ToString();
-    }
-
-    private static (string Stdout, string Stderr) RunProcess(string fileName, string[] arguments, string stdin)
-    {
-        var start = new ProcessStartInfo(fileName, arguments)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardInputEncoding = new UTF8Encoding(false),
-        };
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start");
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        process.StandardInput.Write(stdin);
-        process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} did not finish within 2 minutes");
-        }
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{fileName} exited with {process.ExitCode}: {stderr.Result}");
-        return (stdout.Result, stderr.Result);
     }
 
     /// <summary>Runs the node peer once for the corpus and the sweep.</summary>
@@ -189,7 +164,7 @@ public sealed class UnicodeNormalizerTests : IClassFixture<UnicodeNormalizerTest
                 writer.WriteEndObject();
             }
 
-            var (output, _) = RunProcess("node", [Path.Combine(testFolder, "peer", "normalize.mjs")], Encoding.UTF8.GetString(request.ToArray()));
+            var output = PeerProcess.RunNode(Path.Combine(testFolder, "peer", "normalize.mjs"), Encoding.UTF8.GetString(request.ToArray()));
             using var document = JsonDocument.Parse(output);
             var root = document.RootElement;
             PeerUnicode = root.GetProperty("unicode").GetString() ?? "";
