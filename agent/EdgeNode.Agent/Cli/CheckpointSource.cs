@@ -1,5 +1,6 @@
 using EdgeNode.Models;
 using EdgeNode.Models.Conversion.Quantization;
+using EdgeNode.Models.Chat;
 using EdgeNode.Models.Gguf;
 using EdgeNode.Models.Import;
 
@@ -17,13 +18,15 @@ public sealed class CheckpointSource
     private readonly Func<PrequantizedWeights?, LlamaWeights> _read;
     private readonly Func<string, string> _tokenizer;
 
-    private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read, Func<string, string> tokenizer)
+    private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read, Func<string, string> tokenizer,
+        string? chatTemplate = null)
     {
         Name = name;
         Format = format;
         Files = files;
         _read = read;
         _tokenizer = tokenizer;
+        ChatTemplate = chatTemplate;
     }
 
     public string Name { get; }
@@ -33,6 +36,12 @@ public sealed class CheckpointSource
 
     /// <summary>The files whose content defines the model (weights, config, tokenizer).</summary>
     public IReadOnlyList<string> Files { get; }
+
+    /// <summary>
+    /// The chat format the file itself names (a GGUF's tokenizer.chat_template), or null. A Hugging Face folder's
+    /// tokenizer_config.json is read by the converter instead, beside its tokenizer.json.
+    /// </summary>
+    public string? ChatTemplate { get; }
 
     /// <summary>True for formats whose matrices may already be block-quantized (GGUF Q4_0/Q8_0).</summary>
     public bool MayHoldBlocks => Format == "gguf";
@@ -95,7 +104,8 @@ public sealed class CheckpointSource
                 var extracted = Path.Combine(scratch, "gguf-tokenizer.bin");
                 GgufTokenizerExtractor.WriteLlama2cTokenizer(file, extracted);
                 return extracted;
-            });
+            },
+            GgufFile.Open(file).Metadata.TryGetValue("tokenizer.chat_template", out var template) && template is string text ? ChatTemplates.Detect(text) : null);
     }
 
     private static string FindLlama2cCheckpoint(string folder)

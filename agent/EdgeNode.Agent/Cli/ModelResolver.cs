@@ -73,11 +73,16 @@ public static class ModelResolver
     /// <summary>
     /// A GGUF's Q4_0/Q8_0 blocks can only go into the graph unchanged at block size 32, so that is the
     /// default for GGUF input (an explicit --block-size still wins).
+    /// The chat format a GGUF names is recorded unless one was chosen.
     /// </summary>
-    public static ConversionOptions ForSource(CheckpointSource source, ConversionOptions options) =>
-        source.MayHoldBlocks && options.BlockSize is null && options.Precision != WeightPrecision.Fp32
-            ? options with { BlockSize = 32 }
-            : options;
+    public static ConversionOptions ForSource(CheckpointSource source, ConversionOptions options)
+    {
+        if (source.MayHoldBlocks && options.BlockSize is null && options.Precision != WeightPrecision.Fp32)
+            options = options with { BlockSize = 32 };
+        if (options.ChatTemplate is null && source.ChatTemplate is not null)
+            options = options with { ChatTemplate = source.ChatTemplate };
+        return options;
+    }
 
     /// <summary>name-hash-precision, where the hash covers the files' paths, sizes and times (cheap, and changes when they do).</summary>
     private static string CacheKey(CheckpointSource source, ConversionOptions options)
