@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -7,12 +6,9 @@ using EdgeNode.Agent.Cli;
 using EdgeNode.Agent.Energy;
 using EdgeNode.Agent.Peers;
 using EdgeNode.Inference.Runtime;
-using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
-using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Gguf;
-using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Agent.Commands;
 

@@ -5,7 +5,6 @@ using EdgeNode.Inference.Generation;
 using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
-using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Agent.Commands;
 

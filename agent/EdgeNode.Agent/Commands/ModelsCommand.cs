@@ -1,21 +1,14 @@
-using EdgeNode.Agent.Bench;
 using EdgeNode.Agent.Cli;
-using EdgeNode.Inference.Evaluation;
-using EdgeNode.Inference.Runtime;
-using EdgeNode.Inference.Sessions;
 using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Gguf;
-using EdgeNode.Hardware;
 using EdgeNode.Models.Hub;
 using EdgeNode.Models.Recipes;
-using EdgeNode.Models.Synthetic;
-using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Agent.Commands;
 
 /// <summary>`edgenode models ...`: convert, list, recipes, pull, synth, export-gguf, eval.</summary>
-public static class ModelsCommand
+public static partial class ModelsCommand
 {
     private const string Usage = """
         usage: edgenode models <convert|list|recipes|pull|synth|export-gguf|eval> [options]
@@ -111,98 +104,6 @@ public static class ModelsCommand
         return 0;
     }
 
-    /// <summary>
-    /// The recipes, their size at the default variant, and whether that fits: alone on this device (or on one with
-    /// --memory bytes free), else the smallest pool of such devices whose heaviest node fits.
-    /// </summary>
-    private static int Recipes(ArgumentReader args)
-    {
-        var memoryText = args.String("memory");
-        var page = args.String("page");
-        args.RejectUnknown();
-        if (page is not null)
-            return RecipePageBlock(page, memoryText);
-        long available;
-        string device;
-        if (memoryText is not null)
-        {
-            available = ParseSize(memoryText);
-            device = $"a device with {FormatBytes(available)} free";
-        }
-        else
-        {
-            available = HardwareProbe.Probe().Memory.AvailableBytes;
-            device = $"this device ({FormatBytes(available)} available)";
-        }
-        Console.Out.WriteLine($"{"NAME",-16} {"REPOSITORY",-38} {"PARAMS",8} {"VARIANT",-8} {"WEIGHTS",10}  FIT ON {device.ToUpperInvariant()}");
-        foreach (var recipe in RecipeCatalog.All)
-        {
-            var variant = recipe.DefaultVariant;
-            var total = WeightFootprint.Of(recipe.Shape, variant).TotalBytes;
-            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(variant, total, available)}");
-        }
-        Console.Out.WriteLine($"fit: weights × {RuntimeOverhead} (runtime, KV cache and activations) against free memory; a pool counts its heaviest node. "
-            + "'edgenode models pull NAME' fetches one.");
-        return 0;
-    }
-
-    /// <summary>
-    /// The generated block of docs/models/NAME.md (or of the recipe table in docs/models/README.md for "index"), for
-    /// ci/recipe-docs to put between the page's markers.
-    /// </summary>
-    private static int RecipePageBlock(string name, string? memoryText)
-    {
-        if (memoryText is not null)
-            throw new UsageException("--page renders documentation from the recipe files alone; it takes no --memory");
-        if (name == RecipePage.IndexName)
-        {
-            Console.Out.Write(RecipePage.RenderIndex(RecipeCatalog.All));
-            return 0;
-        }
-        var recipe = RecipeCatalog.TryFind(name)
-            ?? throw new UsageException($"--page {name}: no such recipe; known: {string.Join(", ", RecipeCatalog.Names)} (or {RecipePage.IndexName} for the recipe table)");
-        Console.Out.Write(RecipePage.Render(recipe));
-        return 0;
-    }
-
-    // Weights are most of a node's memory; the rest (ONNX Runtime's arenas, the KV cache at a few thousand positions,
-    // activations) is taken as a fifth on top.
-    private const double RuntimeOverhead = 1.2;
-
-    private static string Fit(RecipeVariant variant, long totalBytes, long available)
-    {
-        if (totalBytes * RuntimeOverhead <= available)
-            return "fits alone";
-        foreach (var plan in variant.PoolPlans.Where(p => p.Nodes > 1).OrderBy(p => p.Nodes))
-        {
-            if (plan.MaxNodeBytes * RuntimeOverhead <= available)
-                return $"pool of {plan.Nodes} (largest slice {FormatBytes(plan.MaxNodeBytes)})";
-        }
-        var largest = variant.PoolPlans.MaxBy(p => p.Nodes);
-        return largest is null ? "does not fit" : $"more than {largest.Nodes} such nodes";
-    }
-
-    private static long ParseSize(string text)
-    {
-        var t = text.Trim().ToUpperInvariant().TrimEnd('B');
-        var multiplier = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1L;
-        var number = multiplier == 1 ? t : t[..^1];
-        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0
-            ? (long)(value * multiplier)
-            : throw new UsageException($"--memory '{text}' is not a size like 512M, 4G or 4294967296");
-    }
-
-    private static string FormatBytes(long bytes) => bytes >= 1L << 30
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB")
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB");
-
-    private static string FormatCount(long count) => count switch
-    {
-        >= 1_000_000_000 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count / 1e9:0.00}B"),
-        >= 1_000_000 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count / 1e6:0}M"),
-        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count / 1e3:0}K"),
-    };
-
     private static int List(ArgumentReader args)
     {
         args.RejectUnknown();
@@ -246,90 +147,6 @@ public static class ModelsCommand
         var folder = ModelPuller.Pull(name, dir, bar, CancellationToken.None);
         Console.Out.WriteLine(folder);
         return 0;
-    }
-
-    private static int Synth(ArgumentReader args)
-    {
-        var recipeName = args.String("recipe");
-        if (recipeName is not null)
-            return SynthRecipe(args, recipeName);
-        var shape = args.Required("shape", $"NAME ({string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}) or --recipe NAME");
-        var seed = args.ULong("seed") ?? throw new UsageException("edgenode models synth needs --seed S (the same seed gives the same weights)");
-        var outDir = args.Required("out", "DIR");
-        var tokenizer = args.String("tokenizer") ?? DefaultLlama2Tokenizer();
-        args.RejectUnknown();
-        if (!SyntheticCheckpoints.Shapes.ContainsKey(shape))
-            throw new UsageException($"unknown shape '{shape}'; known: {string.Join(", ", SyntheticCheckpoints.Shapes.Keys)}");
-        SyntheticCheckpoints.WriteModelDirectory(shape, seed, outDir, tokenizer, new PercentProgress(Console.Error, $"edgenode: synth {shape}"));
-        Console.Out.WriteLine($"{outDir}: random weights at the shape of {shape} (seed {seed})");
-        return 0;
-    }
-
-    /// <summary>
-    /// Random weights at the shape of a recipe's model, converted straight to slices (no checkpoint file in between:
-    /// the shapes run to gigabytes and exist only to measure speed and memory).
-    /// </summary>
-    private static int SynthRecipe(ArgumentReader args, string recipeName)
-    {
-        var recipe = RecipeCatalog.TryFind(recipeName)
-            ?? throw new UsageException($"unknown recipe '{recipeName}'; known: {string.Join(", ", RecipeCatalog.Names)}");
-        var seed = args.ULong("seed") ?? throw new UsageException("edgenode models synth needs --seed S (the same seed gives the same weights)");
-        var outDir = args.Required("out", "DIR");
-        var context = args.Int("context", Math.Min(2048, recipe.Shape.MaxContext), 16, recipe.Shape.MaxContext);
-        var tokenizer = args.String("tokenizer") ?? throw new UsageException(
-            $"edgenode models synth --recipe {recipe.Name} needs --tokenizer F: a tokenizer.json or tokenizer.bin of at most {recipe.Shape.VocabSize} tokens (the family's own, or any smaller one)");
-        var (conversion, _) = ConversionArguments.Read(args);
-        args.RejectUnknown();
-        // Checked before minutes of generating weights.
-        _ = TextTokenizerLoader.Load(tokenizer, recipe.Shape.VocabSize);
-        var label = $"random weights at the shape of {recipe.Name}";
-        Console.Error.WriteLine($"edgenode: synth {recipe.Name}: generating {recipe.Shape.ParameterCount / 1e6:F0}M parameters (seed {seed})");
-        var weights = SyntheticCheckpoints.Generate(recipe, seed, context);
-        ModelConverter.Convert(weights, tokenizer, outDir, conversion with { Name = label }, new LineProgress(Console.Error, $"edgenode: synth {recipe.Name} "));
-        Console.Out.WriteLine($"{outDir}: {label} (seed {seed}), {conversion.Precision.ToName()}");
-        return 0;
-    }
-
-    private static int Eval(ArgumentReader args)
-    {
-        var model = args.Required("model", "<dir|checkpoint|name>");
-        var textPath = args.Required("text", "FILE");
-        var tokenizer = args.String("tokenizer");
-        var window = args.Int("window", 0, 0);
-        var precisions = ParsePrecisions(args.String("precision") ?? "fp32,int8,int4");
-        var decodeTokens = args.Int("tokens", 64, 2, 8192);
-        var label = args.String("label");
-        var jsonOut = args.String("json-out");
-        var (conversion, _) = ConversionArguments.Read(args, readPrecision: false);
-        var inference = InferenceArguments.Read(args);
-        args.RejectUnknown();
-        if (!File.Exists(textPath))
-            throw new FileNotFoundException($"evaluation text {textPath} not found");
-        var report = QualityTable.Measure(new QualityTable.Request(model, tokenizer, precisions, conversion, inference, textPath, window, decodeTokens, label), Console.Error);
-        QualityTable.Print(report, Console.Out);
-        if (jsonOut is not null)
-        {
-            QualityTable.Write(report, jsonOut);
-            Console.Out.WriteLine($"json: {jsonOut}");
-        }
-        return 0;
-    }
-
-    private static List<WeightPrecision> ParsePrecisions(string text)
-    {
-        var list = new List<WeightPrecision>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            try
-            {
-                list.Add(WeightPrecisionNames.Parse(part));
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException($"--precision: {e.Message}");
-            }
-        }
-        return list.Count > 0 ? list : throw new UsageException("--precision needs at least one of fp32, int8, int4 (comma-separated)");
     }
 
     private static int ExportGguf(ArgumentReader args)

@@ -1,6 +1,5 @@
 using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
-using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Inference.Evaluation;
 

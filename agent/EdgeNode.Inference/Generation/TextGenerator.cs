@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
-using EdgeNode.Models.Tokenizers;
 
 namespace EdgeNode.Inference.Generation;
 

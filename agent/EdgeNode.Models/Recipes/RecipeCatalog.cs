@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
