@@ -18,15 +18,17 @@ public sealed class CheckpointSource
     private readonly Func<PrequantizedWeights?, LlamaWeights> _read;
     private readonly Func<string, string> _tokenizer;
 
+    private readonly Lazy<string?> _chatTemplate;
+
     private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read, Func<string, string> tokenizer,
-        string? chatTemplate = null)
+        Func<string?>? chatTemplate = null)
     {
         Name = name;
         Format = format;
         Files = files;
         _read = read;
         _tokenizer = tokenizer;
-        ChatTemplate = chatTemplate;
+        _chatTemplate = new Lazy<string?>(chatTemplate ?? (() => null));
     }
 
     public string Name { get; }
@@ -41,7 +43,8 @@ public sealed class CheckpointSource
     /// The chat format the file itself names (a GGUF's tokenizer.chat_template), or null. A Hugging Face folder's
     /// tokenizer_config.json is read by the converter instead, beside its tokenizer.json.
     /// </summary>
-    public string? ChatTemplate { get; }
+    /// <remarks>Read on first use: opening a GGUF parses its whole header, which a cached conversion never needs.</remarks>
+    public string? ChatTemplate => _chatTemplate.Value;
 
     /// <summary>True for formats whose matrices may already be block-quantized (GGUF Q4_0/Q8_0).</summary>
     public bool MayHoldBlocks => Format == "gguf";
@@ -105,7 +108,7 @@ public sealed class CheckpointSource
                 GgufTokenizerExtractor.WriteLlama2cTokenizer(file, extracted);
                 return extracted;
             },
-            GgufFile.Open(file).Metadata.TryGetValue("tokenizer.chat_template", out var template) && template is string text ? ChatTemplates.Detect(text) : null);
+            () => GgufFile.Open(file).Metadata.TryGetValue("tokenizer.chat_template", out var template) && template is string text ? ChatTemplates.Detect(text) : null);
     }
 
     private static string FindLlama2cCheckpoint(string folder)

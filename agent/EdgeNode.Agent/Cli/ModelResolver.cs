@@ -32,7 +32,8 @@ public static class ModelResolver
         }
 
         var source = CheckpointSource.Open(path, tokenizer);
-        var options = ForSource(source, conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = source.Name });
+        // Only what the cache key needs here; Convert applies the rest of ForSource when a conversion runs.
+        var options = WithBlockSizeDefault(source, conversion with { Precision = precision ?? WeightPrecision.Fp32, Name = source.Name });
         var target = Path.Combine(AgentPaths.Converted, CacheKey(source, options));
         if (File.Exists(Path.Combine(target, ModelManifest.FileName)))
             return target;
@@ -70,19 +71,22 @@ public static class ModelResolver
         }
     }
 
+    /// <summary>The options a conversion of <paramref name="source"/> runs with: the block-size default below, and
+    /// the chat format the file names (a GGUF's) unless one was chosen.</summary>
+    public static ConversionOptions ForSource(CheckpointSource source, ConversionOptions options)
+    {
+        options = WithBlockSizeDefault(source, options);
+        return options.ChatTemplate is null && source.ChatTemplate is { } named ? options with { ChatTemplate = named } : options;
+    }
+
     /// <summary>
     /// A GGUF's Q4_0/Q8_0 blocks can only go into the graph unchanged at block size 32, so that is the
     /// default for GGUF input (an explicit --block-size still wins).
-    /// The chat format a GGUF names is recorded unless one was chosen.
     /// </summary>
-    public static ConversionOptions ForSource(CheckpointSource source, ConversionOptions options)
-    {
-        if (source.MayHoldBlocks && options.BlockSize is null && options.Precision != WeightPrecision.Fp32)
-            options = options with { BlockSize = 32 };
-        if (options.ChatTemplate is null && source.ChatTemplate is not null)
-            options = options with { ChatTemplate = source.ChatTemplate };
-        return options;
-    }
+    private static ConversionOptions WithBlockSizeDefault(CheckpointSource source, ConversionOptions options) =>
+        source.MayHoldBlocks && options.BlockSize is null && options.Precision != WeightPrecision.Fp32
+            ? options with { BlockSize = 32 }
+            : options;
 
     /// <summary>name-hash-precision, where the hash covers the files' paths, sizes and times (cheap, and changes when they do).</summary>
     private static string CacheKey(CheckpointSource source, ConversionOptions options)
