@@ -3,6 +3,7 @@ using EdgeNode.Agent.Commands;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models;
 using EdgeNode.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.Agent;
 
@@ -45,7 +46,7 @@ internal static class CommandLine
         {
             return Fail(e, 2, debug);
         }
-        catch (Exception e) when (e is ModelFormatException or OrtLibraryNotFoundException or OrtException
+        catch (Exception e) when (e is ModelFormatException or OrtLibraryException or OnnxRuntimeException
                                       or ArgumentException or FileNotFoundException or DirectoryNotFoundException
                                       or ContextFullException or InsufficientMemoryException or IOException
                                       or UnauthorizedAccessException or InvalidOperationException
@@ -92,9 +93,12 @@ internal static class CommandLine
 
     private static int Fail(Exception e, int code, bool debug)
     {
-        var message = e is ArgumentException { ParamName: not null } arg
-            ? arg.Message.Replace($" (Parameter '{arg.ParamName}')", "", StringComparison.Ordinal)
-            : e.Message;
+        var message = e switch
+        {
+            ArgumentException { ParamName: not null } arg => arg.Message.Replace($" (Parameter '{arg.ParamName}')", "", StringComparison.Ordinal),
+            OnnxRuntimeException ort => OrtErrors.OneLine(ort),
+            _ => e.Message,
+        };
         Console.Error.WriteLine($"edgenode: error: {message}");
         if (debug)
             Console.Error.WriteLine(e);

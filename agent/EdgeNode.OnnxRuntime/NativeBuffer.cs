@@ -2,8 +2,8 @@ namespace EdgeNode.OnnxRuntime;
 
 /// <summary>
 /// Zeroed native memory aligned to 64 bytes, for tensors ORT reads and writes in place (inputs, bound outputs,
-/// KV caches). Tensors created over it keep the memory alive: disposing the buffer first only frees it after
-/// the last such tensor is released.
+/// KV caches). A tensor made over it by <see cref="NativeTensor.Over{T}"/> does not own it: whoever holds both
+/// disposes the tensor first.
 /// </summary>
 public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 {
@@ -48,9 +48,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         return new Span<T>(Pointer + offset, length);
     }
 
-    internal NativeMemoryHandle Memory => _memory;
-
-    /// <summary>Frees the memory now, or when the last tensor over it is released.</summary>
+    /// <summary>Frees the memory.</summary>
     public void Dispose()
     {
         _disposed = true;

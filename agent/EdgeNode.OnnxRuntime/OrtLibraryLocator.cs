@@ -4,94 +4,73 @@ using System.Text;
 namespace EdgeNode.OnnxRuntime;
 
 /// <summary>
-/// Finds libonnxruntime. Boards with a vendor build (QNN, CUDA/TensorRT) point at it explicitly; elsewhere the
-/// CPU build shipped inside the npm package onnxruntime-node is picked up from a node_modules folder.
+/// Finds libonnxruntime. Boards with a vendor build (QNN, CUDA/TensorRT, a Jetson's own) point at it explicitly
+/// with --ort-library or EDGENODE_ORT_LIBRARY; otherwise the library that ships beside the binary (a release
+/// bundle, a publish folder) or in the build output's runtimes/&lt;rid&gt;/native folder is used.
 /// </summary>
 public static class OrtLibraryLocator
 {
     public const string EnvironmentVariable = "EDGENODE_ORT_LIBRARY";
 
-    public const string Fix = "set EDGENODE_ORT_LIBRARY=/path/to/libonnxruntime.so.1 or run `npm install onnxruntime-node@1.30.0`";
-
-    private static readonly string[] s_globalNpmRoots = ["/usr/lib/node_modules", "/usr/local/lib/node_modules"];
+    public const string Fix = "put the bundle's libonnxruntime.so beside edgenode, or set EDGENODE_ORT_LIBRARY (or --ort-library) to a libonnxruntime.so built for this machine";
 
     public static string Locate(string? explicitPath = null) =>
-        Locate(explicitPath, Environment.GetEnvironmentVariable(EnvironmentVariable), AppContext.BaseDirectory, Environment.CurrentDirectory);
+        Locate(explicitPath, Environment.GetEnvironmentVariable(EnvironmentVariable), AppContext.BaseDirectory);
 
-    internal static string Locate(string? explicitPath, string? environmentPath, string baseDirectory, string currentDirectory)
+    internal static string Locate(string? explicitPath, string? environmentPath, string baseDirectory)
     {
         // A path someone set on purpose is never silently replaced by another library.
         if (!string.IsNullOrEmpty(explicitPath))
-            return RequireExisting(explicitPath, "the explicitly given path");
+            return RequireExisting(explicitPath, "--ort-library");
         if (!string.IsNullOrEmpty(environmentPath))
-            return RequireExisting(environmentPath, $"{EnvironmentVariable}");
+            return RequireExisting(environmentPath, EnvironmentVariable);
 
         var searched = new List<string>();
-        foreach (var name in LibraryFileNames())
+        foreach (var folder in new[] { baseDirectory, Path.Combine(baseDirectory, "runtimes", RuntimeIdentifier, "native") })
         {
-            var beside = Path.Combine(baseDirectory, name);
-            searched.Add(beside);
-            if (File.Exists(beside))
-                return Path.GetFullPath(beside);
-        }
-
-        var packaged = Path.Combine("node_modules", "onnxruntime-node", "bin", "napi-v6", PlatformFolder(), ArchitectureFolder(), PackagedFileName());
-        var visited = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var start in new[] { baseDirectory, currentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            foreach (var name in LibraryFileNames)
             {
-                if (!visited.Add(dir.FullName))
-                    continue;
-                var candidate = Path.Combine(dir.FullName, packaged);
+                var candidate = Path.GetFullPath(Path.Combine(folder, name));
                 searched.Add(candidate);
                 if (File.Exists(candidate))
                     return candidate;
             }
         }
 
-        var packagedInRoot = Path.Combine("onnxruntime-node", "bin", "napi-v6", PlatformFolder(), ArchitectureFolder(), PackagedFileName());
-        foreach (var root in s_globalNpmRoots)
-        {
-            var candidate = Path.Combine(root, packagedInRoot);
-            searched.Add(candidate);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-
-        var message = new StringBuilder("ONNX Runtime library not found. Looked in:");
-        foreach (var place in searched)
-            message.Append("\n  ").Append(place);
-        message.Append("\nFix: ").Append(Fix);
+        var message = new StringBuilder("ONNX Runtime library not found; looked for ");
+        message.AppendJoin(", ", searched);
+        message.Append(". Fix: ").Append(Fix);
         throw new OrtLibraryNotFoundException(message.ToString(), searched);
     }
+
+    /// <summary>The runtime identifier whose native folder the NuGet package fills, e.g. linux-arm64.</summary>
+    public static string RuntimeIdentifier
+    {
+        get
+        {
+            var os = OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
+            var arch = RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.Arm64 => "arm64",
+                Architecture.Arm => "arm",
+                Architecture.X86 => "x86",
+                _ => "x64",
+            };
+            return $"{os}-{arch}";
+        }
+    }
+
+    private static string[] LibraryFileNames =>
+        OperatingSystem.IsWindows() ? ["onnxruntime.dll"]
+        : OperatingSystem.IsMacOS() ? ["libonnxruntime.dylib"]
+        // The NuGet package ships libonnxruntime.so; vendor SDKs usually install the versioned name.
+        : ["libonnxruntime.so", "libonnxruntime.so.1"];
 
     private static string RequireExisting(string path, string source)
     {
         var full = Path.GetFullPath(path);
         if (File.Exists(full))
             return full;
-        throw new OrtLibraryNotFoundException(
-            $"ONNX Runtime library not found at '{full}' (from {source}). Fix: {Fix}",
-            [full]);
+        throw new OrtLibraryNotFoundException($"ONNX Runtime library not found at '{full}' (from {source}). Fix: {Fix}", [full]);
     }
-
-    private static string[] LibraryFileNames() =>
-        OperatingSystem.IsWindows() ? ["onnxruntime.dll"]
-        : OperatingSystem.IsMacOS() ? ["libonnxruntime.dylib"]
-        : ["libonnxruntime.so.1", "libonnxruntime.so"];
-
-    private static string PackagedFileName() =>
-        OperatingSystem.IsWindows() ? "onnxruntime.dll"
-        : OperatingSystem.IsMacOS() ? "libonnxruntime.1.dylib"
-        : "libonnxruntime.so.1";
-
-    private static string PlatformFolder() =>
-        OperatingSystem.IsWindows() ? "win32" : OperatingSystem.IsMacOS() ? "darwin" : "linux";
-
-    private static string ArchitectureFolder() => RuntimeInformation.ProcessArchitecture switch
-    {
-        Architecture.Arm64 => "arm64",
-        _ => "x64",
-    };
 }

@@ -1,72 +1,50 @@
+using System.Reflection;
 using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.OnnxRuntime;
 
 /// <summary>
-/// The loaded ONNX Runtime library. A process holds one ORT (its environment and thread pools are
-/// process-wide), so the library is loaded once and every later <see cref="Load"/> returns the same instance.
+/// The ONNX Runtime library this process uses, behind the official managed API. A process holds one ORT (its
+/// environment and thread pools are process-wide), so the library is chosen, checked and loaded once, and the
+/// managed API's P/Invokes are pointed at it by a DllImport resolver: that is how a vendor build on a board
+/// (Jetson, QNN, CUDA) replaces the CPU library that ships beside the binary.
 /// </summary>
 public sealed unsafe class OrtRuntime
 {
-    // OrtAllocatorType.OrtArenaAllocator and OrtMemType.OrtMemTypeDefault.
-    private const int ArenaAllocator = 1;
-    private const int MemTypeDefault = 0;
-
     private static readonly Lock s_gate = new();
     private static OrtRuntime? s_loaded;
 
-    private readonly nint _library;
-
-    private OrtRuntime(string libraryPath)
+    private OrtRuntime(string libraryPath, nint library, string version, OrtLoggingLevel logLevel)
     {
         LibraryPath = libraryPath;
-        _library = NativeLibrary.Load(libraryPath);
-        if (!NativeLibrary.TryGetExport(_library, "OrtGetApiBase", out var getApiBase))
-            throw new InvalidOperationException($"'{libraryPath}' does not export OrtGetApiBase; it is not an ONNX Runtime library");
-
-        // OrtApiBase is { GetApi(uint32 version), GetVersionString() }.
-        var apiBase = ((delegate* unmanaged<void**>)getApiBase)();
-        Version = Utf8.ToString(((delegate* unmanaged<byte*>)apiBase[1])());
-        var table = ((delegate* unmanaged<uint, void**>)apiBase[0])(OrtApi.RequiredVersion);
-        if (table is null)
-            throw new InvalidOperationException($"ONNX Runtime {Version} at '{libraryPath}' does not offer C API version {OrtApi.RequiredVersion}; ONNX Runtime 1.12 or newer is needed");
-        OrtApi.Bind(table);
-
-        AvailableProviders = ReadAvailableProviders();
-
-        // Both live as long as the process: the memory info describes every CPU tensor created over caller
-        // memory, and the default allocator is ORT's own singleton that must not be released.
-        nint memoryInfo;
-        OrtApi.Check(OrtApi.CreateCpuMemoryInfo(ArenaAllocator, MemTypeDefault, &memoryInfo));
-        CpuMemoryInfo = memoryInfo;
-        nint allocator;
-        OrtApi.Check(OrtApi.GetAllocatorWithDefaultOptions(&allocator));
-        DefaultAllocator = allocator;
+        Version = version;
+        NativeLibrary.SetDllImportResolver(typeof(OrtEnv).Assembly, (name, _, _) => name == "onnxruntime" ? library : 0);
+        var options = new EnvironmentCreationOptions { logId = "edgenode", logLevel = logLevel };
+        Environment = OrtEnv.CreateInstanceWithOptions(ref options);
+        AvailableProviders = Environment.GetAvailableProviders();
     }
 
-    /// <summary>ORT's version string, for example "1.30.0".</summary>
+    /// <summary>ORT's version string, for example "1.31.1".</summary>
     public string Version { get; }
 
     public string LibraryPath { get; }
 
-    /// <summary>The C API version requested from the library.</summary>
-    public uint ApiVersion => OrtApi.RequiredVersion;
+    /// <summary>The process-wide ORT environment every session is created in.</summary>
+    public OrtEnv Environment { get; }
 
     /// <summary>Execution providers compiled into this build, for example "CPUExecutionProvider".</summary>
     public IReadOnlyList<string> AvailableProviders { get; }
 
-    internal nint CpuMemoryInfo { get; }
-
-    internal nint DefaultAllocator { get; }
-
-    /// <summary>The runtime loaded so far, loading it from the default places if nothing loaded it yet.</summary>
-    internal static OrtRuntime Current => Volatile.Read(ref s_loaded) ?? Load();
+    /// <summary>The oldest library the managed API works with: the release it was built with (major.minor).</summary>
+    public static Version RequiredVersion { get; } = ReadManagedVersion();
 
     /// <summary>
-    /// Loads ONNX Runtime from <paramref name="explicitLibraryPath"/> or the places <see cref="OrtLibraryLocator"/> searches.
-    /// Once loaded, later calls return the same runtime; asking for a different library then is an error.
+    /// Loads ONNX Runtime from <paramref name="explicitLibraryPath"/> or the places <see cref="OrtLibraryLocator"/>
+    /// searches, after checking that the file is a library for this CPU and new enough. Once loaded, later calls
+    /// return the same runtime; asking for a different library then is an error.
     /// </summary>
-    public static OrtRuntime Load(string? explicitLibraryPath = null)
+    public static OrtRuntime Load(string? explicitLibraryPath = null, bool verboseLog = false)
     {
         lock (s_gate)
         {
@@ -76,26 +54,69 @@ public sealed unsafe class OrtRuntime
                     throw new InvalidOperationException($"ONNX Runtime is already loaded from '{s_loaded.LibraryPath}'; a process can load only one");
                 return s_loaded;
             }
-            var runtime = new OrtRuntime(OrtLibraryLocator.Locate(explicitLibraryPath));
+            var path = OrtLibraryLocator.Locate(explicitLibraryPath);
+            CheckArchitecture(path);
+            var library = Open(path);
+            var version = ReadVersion(path, library);
+            var runtime = new OrtRuntime(path, library, version, verboseLog ? OrtLoggingLevel.ORT_LOGGING_LEVEL_INFO : OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             Volatile.Write(ref s_loaded, runtime);
             return runtime;
         }
     }
 
-    /// <summary>Looks up a C function the library exports outside the OrtApi table (older per-provider entry points).</summary>
-    internal bool TryGetExport(string name, out nint address) => NativeLibrary.TryGetExport(_library, name, out address);
-
     public override string ToString() => $"ONNX Runtime {Version} ({LibraryPath})";
 
-    private static string[] ReadAvailableProviders()
+    internal static void CheckArchitecture(string path)
     {
-        byte** names;
-        int count;
-        OrtApi.Check(OrtApi.GetAvailableProviders(&names, &count));
-        var providers = new string[count];
-        for (var i = 0; i < count; i++)
-            providers[i] = Utf8.ToString(names[i]);
-        OrtApi.Check(OrtApi.ReleaseAvailableProviders(names, count));
-        return providers;
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsAndroid())
+            return;
+        if (!SharedLibraryHeader.IsElf(path))
+            throw new OrtLibraryException($"'{path}' is not a shared library (no ELF header). Fix: {OrtLibraryLocator.Fix}");
+        var architecture = SharedLibraryHeader.ReadArchitecture(path);
+        var here = RuntimeInformation.ProcessArchitecture;
+        if (architecture is { } built && built != here)
+        {
+            throw new OrtLibraryException(
+                $"'{path}' is an ONNX Runtime library for {SharedLibraryHeader.Describe(built)}, but this edgenode runs on {SharedLibraryHeader.Describe(here)}. " +
+                $"Fix: use the libonnxruntime.so from the linux-{OrtLibraryLocator.RuntimeIdentifier.Split('-')[1]} bundle, or point EDGENODE_ORT_LIBRARY at a build for this CPU");
+        }
+    }
+
+    private static nint Open(string path)
+    {
+        try
+        {
+            return NativeLibrary.Load(path);
+        }
+        catch (DllNotFoundException e)
+        {
+            // dlerror's text names the missing dependency (a CUDA or QNN library of a vendor build, for example).
+            var reason = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? e.Message;
+            throw new OrtLibraryException($"ONNX Runtime library '{path}' could not be loaded: {reason}. Fix: install what it depends on, or {OrtLibraryLocator.Fix}");
+        }
+    }
+
+    private static string ReadVersion(string path, nint library)
+    {
+        if (!NativeLibrary.TryGetExport(library, "OrtGetApiBase", out var getApiBase))
+            throw new OrtLibraryException($"'{path}' does not export OrtGetApiBase; it is not an ONNX Runtime library. Fix: {OrtLibraryLocator.Fix}");
+        // OrtApiBase is { GetApi(uint32 version), GetVersionString() }: the version is read before the managed
+        // API asks for its function table, which an older library would not have.
+        var apiBase = ((delegate* unmanaged<void**>)getApiBase)();
+        var version = Marshal.PtrToStringUTF8((nint)((delegate* unmanaged<byte*>)apiBase[1])()) ?? "";
+        if (!System.Version.TryParse(version.Split('-', '+')[0], out var parsed) || parsed < RequiredVersion)
+        {
+            throw new OrtLibraryException(
+                $"'{path}' is ONNX Runtime {version}; this edgenode needs {RequiredVersion.Major}.{RequiredVersion.Minor} or newer. " +
+                "Fix: use a vendor build of that release or newer, or the libonnxruntime.so of the release bundle");
+        }
+        return version;
+    }
+
+    private static Version ReadManagedVersion()
+    {
+        var informational = typeof(OrtEnv).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "1.0";
+        var parsed = System.Version.Parse(informational.Split('+', '-')[0]);
+        return new Version(parsed.Major, parsed.Minor);
     }
 }

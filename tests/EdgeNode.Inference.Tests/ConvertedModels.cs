@@ -38,7 +38,6 @@ public sealed class ConvertedModels : IDisposable
 
     public void Dispose()
     {
-        Runtime.Dispose();
         _root.Dispose();
     }
 }

@@ -35,9 +35,9 @@ public sealed class OnnxModelWriterTests
 
         using var session = SharedOrt.Open(path);
         using var buffer = new NativeBuffer<float>(4);
-        using var x = OrtValue.CreateTensor(buffer, [4]);
-        using var y = session.Run(["x"], [x], ["y"])[0];
-        Assert.Equal([1f, 2f, 3f, 4f], y.GetData<float>().ToArray());
+        using var x = NativeTensor.Over(buffer, 4);
+        using var outputs = SharedOrt.Run(session, ["x"], [x], ["y"]);
+        Assert.Equal([1f, 2f, 3f, 4f], outputs[0].GetTensorDataAsSpan<float>().ToArray());
     }
 
     [Fact]

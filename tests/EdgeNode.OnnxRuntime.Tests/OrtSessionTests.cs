@@ -1,5 +1,7 @@
 using EdgeNode.Models.Onnx;
 using EdgeNode.TestSupport;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace EdgeNode.OnnxRuntime.Tests;
 
@@ -11,10 +13,10 @@ public sealed class OrtSessionTests
         using var folder = TestPaths.NewTempDirectory("ort-add");
         using var session = SharedOrt.Open(TestModels.Add(folder.Path));
 
-        Assert.Equal(["a", "b"], session.Inputs.Select(i => i.Name));
-        Assert.Equal(OrtElementType.Float, session.Inputs[0].ElementType);
-        Assert.Equal([-1L, 3L], session.Inputs[0].Dimensions);
-        Assert.Equal("c", Assert.Single(session.Outputs).Name);
+        Assert.Equal(["a", "b"], session.InputNames);
+        Assert.Equal(TensorElementType.Float, session.InputMetadata["a"].ElementDataType);
+        Assert.Equal([-1, 3], session.InputMetadata["a"].Dimensions);
+        Assert.Equal("c", Assert.Single(session.OutputNames));
 
         using var a = new NativeBuffer<float>(6);
         using var b = new NativeBuffer<float>(6);
@@ -23,15 +25,15 @@ public sealed class OrtSessionTests
             a.Span[i] = i;
             b.Span[i] = 10 * i;
         }
-        using var aValue = OrtValue.CreateTensor(a, [2, 3]);
-        using var bValue = OrtValue.CreateTensor(b, [2, 3]);
+        using var aValue = NativeTensor.Over(a, 2, 3);
+        using var bValue = NativeTensor.Over(b, 2, 3);
 
-        var outputs = session.Run(["a", "b"], [aValue, bValue], ["c"]);
-        using var c = Assert.Single(outputs);
+        using var outputs = SharedOrt.Run(session, ["a", "b"], [aValue, bValue], ["c"]);
+        var c = Assert.Single(outputs);
 
-        Assert.Equal([2L, 3L], c.GetShape());
-        Assert.Equal(OrtElementType.Float, c.ElementType);
-        Assert.Equal([0f, 11f, 22f, 33f, 44f, 55f], c.GetData<float>().ToArray());
+        Assert.Equal([2L, 3L], c.GetTensorTypeAndShape().Shape);
+        Assert.Equal(TensorElementType.Float, c.GetTensorTypeAndShape().ElementDataType);
+        Assert.Equal([0f, 11f, 22f, 33f, 44f, 55f], c.GetTensorDataAsSpan<float>().ToArray());
     }
 
     [Fact]
@@ -54,10 +56,10 @@ public sealed class OrtSessionTests
         using var session = SharedOrt.Open(path);
         using var input = new NativeBuffer<float>(n);
         x.CopyTo(input.Span);
-        using var xValue = OrtValue.CreateTensor(input, [1, n]);
-        using var y = session.Run(["x"], [xValue], ["y"])[0];
+        using var xValue = NativeTensor.Over(input, 1, n);
+        using var outputs = SharedOrt.Run(session, ["x"], [xValue], ["y"]);
 
-        var actual = y.GetData<float>();
+        var actual = outputs[0].GetTensorDataAsSpan<float>();
         for (var j = 0; j < n; j++)
         {
             double expected = 0;
@@ -75,10 +77,11 @@ public sealed class OrtSessionTests
         using var a = new NativeBuffer<float>(3);
         using var b = new NativeBuffer<float>(3);
         using var c = new NativeBuffer<float>(3);
-        using var aValue = OrtValue.CreateTensor(a, [1, 3]);
-        using var bValue = OrtValue.CreateTensor(b, [1, 3]);
-        using var cValue = OrtValue.CreateTensor(c, [1, 3]);
-        using var binding = new OrtIoBinding(session);
+        using var aValue = NativeTensor.Over(a, 1, 3);
+        using var bValue = NativeTensor.Over(b, 1, 3);
+        using var cValue = NativeTensor.Over(c, 1, 3);
+        using var binding = session.CreateIoBinding();
+        using var runOptions = new RunOptions();
         binding.BindInput("a", aValue);
         binding.BindInput("b", bValue);
         binding.BindOutput("c", cValue);
@@ -90,13 +93,9 @@ public sealed class OrtSessionTests
                 a.Span[i] = step * 100 + i;
                 b.Span[i] = step;
             }
-            session.Run(binding);
+            session.RunWithBinding(runOptions, binding);
             Assert.Equal([step * 101f, step * 101f + 1, step * 101f + 2], c.Span.ToArray());
         }
-
-        var bound = binding.GetOutputValues();
-        using var only = Assert.Single(bound);
-        Assert.Equal(c.Span.ToArray(), only.GetData<float>().ToArray());
     }
 
     [Fact]
@@ -106,43 +105,19 @@ public sealed class OrtSessionTests
         using var session = SharedOrt.Open(TestModels.Add(folder.Path));
         using var a = new NativeBuffer<float>(3);
         a.Span.Fill(2);
-        using var aValue = OrtValue.CreateTensor(a, [1, 3]);
-        using var binding = new OrtIoBinding(session);
+        using var aValue = NativeTensor.Over(a, 1, 3);
+        using var binding = session.CreateIoBinding();
+        using var runOptions = new RunOptions();
         binding.BindInput("a", aValue);
         binding.BindInput("b", aValue);
-        binding.BindOutputToCpu("c");
+        binding.BindOutputToDevice("c", OrtMemoryInfo.DefaultInstance);
 
-        session.Run(binding);
-
-        using var c = Assert.Single(binding.GetOutputValues());
-        Assert.Equal([4f, 4f, 4f], c.GetData<float>().ToArray());
+        using (var outputs = session.RunWithBoundResults(runOptions, binding))
+            Assert.Equal([4f, 4f, 4f], Assert.Single(outputs).GetTensorDataAsSpan<float>().ToArray());
 
         binding.ClearBoundOutputs();
         binding.ClearBoundInputs();
-        Assert.Throws<OrtException>(() => session.Run(binding));
-    }
-
-    [Fact]
-    public void Disposing_in_any_order_keeps_native_objects_valid_while_used()
-    {
-        using var folder = TestPaths.NewTempDirectory("ort-dispose");
-        var session = SharedOrt.Open(TestModels.Add(folder.Path));
-        var a = new NativeBuffer<float>(3);
-        a.Span.Fill(1);
-        var aValue = OrtValue.CreateTensor(a, [1, 3]);
-        var binding = new OrtIoBinding(session);
-        binding.BindInput("a", aValue);
-        binding.BindInput("b", aValue);
-        binding.BindOutputToCpu("c");
-
-        // Buffer, tensor and session go first; the binding still holds what it needs.
-        a.Dispose();
-        aValue.Dispose();
-        session.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => a.Span.Length);
-
-        binding.Dispose();
-        binding.Dispose();
+        Assert.Throws<OnnxRuntimeException>(() => session.RunWithBinding(runOptions, binding));
     }
 
     [Fact]
@@ -174,15 +149,13 @@ public sealed class OrtSessionTests
         using var skipBuffer = new NativeBuffer<float>(hidden);
         x.CopyTo(xBuffer.Span);
         skip.CopyTo(skipBuffer.Span);
-        using var xValue = OrtValue.CreateTensor(xBuffer, [1, hidden]);
-        using var skipValue = OrtValue.CreateTensor(skipBuffer, [1, hidden]);
+        using var xValue = NativeTensor.Over(xBuffer, 1, hidden);
+        using var skipValue = NativeTensor.Over(skipBuffer, 1, hidden);
 
-        var outputs = session.Run(["x", "skip"], [xValue, skipValue], ["plain", "skipped"]);
-        using var plain = outputs[0];
-        using var skipped = outputs[1];
+        using var outputs = SharedOrt.Run(session, ["x", "skip"], [xValue, skipValue], ["plain", "skipped"]);
 
-        AssertRmsNorm(x, gamma, plain.GetData<float>());
-        AssertRmsNorm(x.Zip(skip, (p, q) => p + q).ToArray(), gamma, skipped.GetData<float>());
+        AssertRmsNorm(x, gamma, outputs[0].GetTensorDataAsSpan<float>());
+        AssertRmsNorm(x.Zip(skip, (p, q) => p + q).ToArray(), gamma, outputs[1].GetTensorDataAsSpan<float>());
     }
 
     [Fact]
@@ -210,66 +183,63 @@ public sealed class OrtSessionTests
         using var buffer = new NativeBuffer<float>(6);
         float[] x = [1, 2, 3, 4, 5, 6];
         x.CopyTo(buffer.Span);
-        using var xValue = OrtValue.CreateTensor(buffer, [2, 3]);
-        var outputs = session.Run(["x"], [xValue], ["t", "k", "g", "i"]);
-        try
+        using var xValue = NativeTensor.Over(buffer, 2, 3);
+        using (var outputs = SharedOrt.Run(session, ["x"], [xValue], ["t", "k", "g", "i"]))
         {
-            Assert.Equal([1f, 4f, 2f, 5f, 3f, 6f], outputs[0].GetData<float>().ToArray());
-            Assert.Equal([3L, 2L], outputs[0].GetShape());
-            Assert.Equal([1.5f, -2f, 3f], outputs[1].GetData<float>().ToArray());
-            var gelu = outputs[2].GetData<float>();
+            Assert.Equal([1f, 4f, 2f, 5f, 3f, 6f], outputs[0].GetTensorDataAsSpan<float>().ToArray());
+            Assert.Equal([3L, 2L], outputs[0].GetTensorTypeAndShape().Shape);
+            Assert.Equal([1.5f, -2f, 3f], outputs[1].GetTensorDataAsSpan<float>().ToArray());
+            var gelu = outputs[2].GetTensorDataAsSpan<float>();
             for (var i = 0; i < 6; i++)
             {
                 var v = x[i];
                 var expected = 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
                 Assert.Equal(expected, gelu[i], 4);
             }
-            Assert.Equal(OrtElementType.Int64, outputs[3].ElementType);
-            Assert.Equal([1L, 2, 3, 4, 5, 6], outputs[3].GetData<long>().ToArray());
-        }
-        finally
-        {
-            foreach (var output in outputs)
-                output.Dispose();
+            Assert.Equal(TensorElementType.Int64, outputs[3].GetTensorTypeAndShape().ElementDataType);
+            Assert.Equal([1L, 2, 3, 4, 5, 6], outputs[3].GetTensorDataAsSpan<long>().ToArray());
         }
         var bytes = File.ReadAllBytes(path);
         Assert.True(bytes.AsSpan().IndexOf("edgenode.kind"u8) >= 0);
     }
 
     [Fact]
-    public void Missing_model_fails_with_ort_message()
+    public void Missing_model_fails_with_one_line_naming_the_file()
     {
         var missing = Path.Combine(Path.GetTempPath(), "edgenode-missing-model.onnx");
 
-        var error = Assert.Throws<OrtException>(() => SharedOrt.Open(missing));
+        var error = Assert.Throws<OnnxRuntimeException>(() => SharedOrt.Open(missing));
 
-        Assert.Equal(OrtErrorCode.NoSuchFile, error.Code);
-        Assert.Contains(missing, error.OrtMessage);
+        var line = OrtErrors.OneLine(error);
+        Assert.StartsWith("ONNX Runtime NoSuchFile: ", line);
+        Assert.Contains(missing, line);
+        Assert.DoesNotContain('\n', line);
     }
 
     [Fact]
-    public void Wrong_input_name_fails_with_ort_message()
+    public void Wrong_input_name_fails_with_one_line_naming_the_input()
     {
         using var folder = TestPaths.NewTempDirectory("ort-wrong-input");
         using var session = SharedOrt.Open(TestModels.Add(folder.Path));
         using var buffer = new NativeBuffer<float>(3);
-        using var value = OrtValue.CreateTensor(buffer, [1, 3]);
+        using var value = NativeTensor.Over(buffer, 1, 3);
 
-        var error = Assert.Throws<OrtException>(() => session.Run(["a", "nope"], [value, value], ["c"]));
+        var error = Assert.Throws<OnnxRuntimeException>(() => SharedOrt.Run(session, ["a", "nope"], [value, value], ["c"]));
 
-        Assert.Contains("nope", error.OrtMessage);
-        Assert.Equal(OrtErrorCode.InvalidArgument, error.Code);
+        var line = OrtErrors.OneLine(error);
+        Assert.StartsWith("ONNX Runtime InvalidArgument: ", line);
+        Assert.Contains("nope", line);
     }
 
     [Fact]
-    public void GetData_refuses_an_element_size_mismatch()
+    public void A_tensor_larger_than_its_buffer_is_refused()
     {
         using var buffer = new NativeBuffer<float>(4);
-        using var value = OrtValue.CreateTensor(buffer, [4]);
+        using var value = NativeTensor.Over(buffer, 4);
 
-        Assert.Throws<InvalidOperationException>(() => value.GetData<long>());
-        Assert.Equal(4, value.GetData<int>().Length);
-        Assert.Throws<ArgumentException>(() => OrtValue.CreateTensor(buffer, [5]));
+        Assert.Equal(4, value.GetTensorDataAsSpan<float>().Length);
+        var error = Assert.Throws<ArgumentException>(() => NativeTensor.Over(buffer, 5));
+        Assert.Contains("needs 5 elements; the buffer has 4", error.Message);
     }
 
     private static void AssertRmsNorm(float[] x, float[] gamma, ReadOnlySpan<float> actual)

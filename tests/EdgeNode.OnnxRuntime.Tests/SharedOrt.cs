@@ -1,20 +1,24 @@
-using EdgeNode.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.OnnxRuntime.Tests;
 
-/// <summary>One runtime and environment for the whole test run, as in the agent.</summary>
+/// <summary>One runtime for the whole test run, as in the agent.</summary>
 internal static class SharedOrt
 {
-    private static readonly Lazy<OrtEnvironment> s_environment = new(() => new OrtEnvironment(OrtRuntime.Load(), OrtLogLevel.Error, "tests"));
+    public static OrtRuntime Runtime => OrtRuntime.Load();
 
-    public static OrtRuntime Runtime => Environment.Runtime;
-
-    public static OrtEnvironment Environment => s_environment.Value;
-
-    public static OrtSession Open(string modelPath, Action<OrtSessionOptions>? configure = null)
+    public static InferenceSession Open(string modelPath, Action<SessionOptions>? configure = null)
     {
-        using var options = new OrtSessionOptions(Runtime) { IntraOpThreads = 1 };
+        _ = Runtime;
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
         configure?.Invoke(options);
-        return new OrtSession(Environment, modelPath, options);
+        return new InferenceSession(modelPath, options);
+    }
+
+    /// <summary>Runs with named inputs and returns the outputs, which the caller disposes.</summary>
+    public static IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, string[] inputNames, OrtValue[] inputs, string[] outputNames)
+    {
+        using var runOptions = new RunOptions();
+        return session.Run(runOptions, inputNames, inputs, outputNames);
     }
 }

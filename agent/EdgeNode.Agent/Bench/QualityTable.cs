@@ -39,7 +39,7 @@ public static class QualityTable
         var rows = new List<QualityRow>();
         PerplexityResult? fp32 = null;
         string? name = null;
-        using var runtime = new InferenceRuntime(inference);
+        var runtime = new InferenceRuntime(inference);
         for (var i = 0; i < precisions.Count; i++)
         {
             var precision = precisions[i];

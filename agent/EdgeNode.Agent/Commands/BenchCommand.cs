@@ -68,7 +68,7 @@ public static class BenchCommand
         var startup = StartupProbe.Measure(folder, threads, ortLibrary, inference.SessionConfig);
 
         log.WriteLine("edgenode bench: [3/5] prefill and decode in process");
-        using var runtime = new InferenceRuntime(inference);
+        var runtime = new InferenceRuntime(inference);
         using var local = LocalModel.Load(runtime, folder);
         var prompt = DecodeMeasurement.Prompt(local.Tokenizer, promptLength, config.VocabSize);
         if (prompt.Length + decodeTokens > config.MaxSeqLen)

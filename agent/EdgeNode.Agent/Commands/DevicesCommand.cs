@@ -25,8 +25,7 @@ public static class DevicesCommand
         args.RejectUnknown();
 
         var runtime = OrtRuntime.Load(library);
-        using var environment = new OrtEnvironment(runtime, OrtLogLevel.Fatal);
-        var eps = ExecutionProviderProbe.Probe(environment);
+        var eps = ExecutionProviderProbe.Probe(runtime);
         var report = HardwareProbe.Probe(root) with
         {
             RuntimeVersion = runtime.Version,

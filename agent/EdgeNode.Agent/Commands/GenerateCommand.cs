@@ -28,7 +28,7 @@ public static class GenerateCommand
           --threads N        intra-op threads (default: all cores)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
-          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
+          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, then beside the binary)
           --json             print one JSON object instead of streaming text
         """ + ChatArguments.Help + ConversionArguments.Help;
 
@@ -61,7 +61,7 @@ public static class GenerateCommand
         sampling.Validate();
 
         // The runtime first: a bad --ep or a missing ONNX Runtime fails before any conversion work.
-        using var runtime = new InferenceRuntime(inference);
+        var runtime = new InferenceRuntime(inference);
         var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");

@@ -1,5 +1,6 @@
 using EdgeNode.Models.Onnx;
 using EdgeNode.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.Inference.Runtime;
 
@@ -12,25 +13,9 @@ public sealed record ExecutionProviderStatus(string Name, bool Listed, bool Runs
 /// </summary>
 public static class ExecutionProviderProbe
 {
-    private static readonly (string Short, string OrtName)[] s_candidates =
-    [
-        ("cpu", "CPUExecutionProvider"),
-        ("xnnpack", "XnnpackExecutionProvider"),
-        ("cuda", "CUDAExecutionProvider"),
-        ("tensorrt", "TensorrtExecutionProvider"),
-        ("openvino", "OpenVINOExecutionProvider"),
-        ("qnn", "QNNExecutionProvider"),
-        ("nnapi", "NnapiExecutionProvider"),
-        ("coreml", "CoreMLExecutionProvider"),
-        ("rocm", "ROCMExecutionProvider"),
-        ("migraphx", "MIGraphXExecutionProvider"),
-        ("dml", "DmlExecutionProvider"),
-        ("webgpu", "WebGpuExecutionProvider"),
-    ];
-
-    public static IReadOnlyList<ExecutionProviderStatus> Probe(OrtEnvironment environment)
+    public static IReadOnlyList<ExecutionProviderStatus> Probe(OrtRuntime runtime)
     {
-        var listed = environment.Runtime.AvailableProviders;
+        var listed = runtime.AvailableProviders;
         var folder = Path.Combine(Path.GetTempPath(), $"edgenode-ep-probe-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
         try
@@ -38,12 +23,12 @@ public static class ExecutionProviderProbe
             var modelPath = Path.Combine(folder, "smoke.onnx");
             WriteSmokeModel(modelPath);
             var results = new List<ExecutionProviderStatus>();
-            foreach (var (shortName, ortName) in s_candidates)
+            foreach (var provider in ExecutionProvider.Known)
             {
-                var isListed = listed.Contains(ortName);
-                if (!isListed && shortName != "cpu")
+                var isListed = listed.Contains(provider.OrtName);
+                if (!isListed && provider.ShortName != "cpu")
                     continue;
-                results.Add(TryRun(environment, modelPath, shortName, isListed));
+                results.Add(TryRun(runtime, modelPath, provider, isListed));
             }
             return results;
         }
@@ -53,45 +38,31 @@ public static class ExecutionProviderProbe
         }
     }
 
-    private static ExecutionProviderStatus TryRun(OrtEnvironment environment, string modelPath, string ep, bool listed)
+    private static ExecutionProviderStatus TryRun(OrtRuntime runtime, string modelPath, ExecutionProvider provider, bool listed)
     {
+        var ep = provider.ShortName;
         try
         {
-            using var options = new OrtSessionOptions { IntraOpThreads = 1 };
-            if (ep != "cpu" && !options.TryAppendExecutionProvider(ep, null, out var reason))
-                return new ExecutionProviderStatus(ep, listed, false, Summarize(reason ?? "could not be added"));
-            using var session = new OrtSession(environment, modelPath, options);
-            using var input = new NativeBuffer<float>(4);
-            input.Span.Fill(1f);
-            using var value = OrtValue.CreateTensor(input, [1, 4]);
-            var outputs = session.Run(["x"], [value], ["y"]);
-            try
-            {
-                var y = outputs[0].GetData<float>();
-                // x·W + b with W = 0.5 everywhere and b = 1: every output is 3.
-                var ok = y.Length == 4 && y.ToArray().All(v => Math.Abs(v - 3f) < 1e-3f);
-                return new ExecutionProviderStatus(ep, listed, ok, ok ? "ran the smoke model" : "ran, but gave a wrong result");
-            }
-            finally
-            {
-                foreach (var o in outputs) o.Dispose();
-            }
+            using var options = new SessionOptions { IntraOpNumThreads = 1 };
+            if (provider.TryAppend(options, runtime, null) is { } reason)
+                return new ExecutionProviderStatus(ep, listed, false, Summarize(reason));
+            using var session = new InferenceSession(modelPath, options);
+            using var runOptions = new RunOptions();
+            using var input = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 1f, 1f, 1f }, [1, 4]);
+            using var outputs = session.Run(runOptions, ["x"], [input], ["y"]);
+            var y = outputs[0].GetTensorDataAsSpan<float>();
+            // x·W + b with W = 0.5 everywhere and b = 1: every output is 3.
+            var ok = y.Length == 4 && y.ToArray().All(v => Math.Abs(v - 3f) < 1e-6f);
+            return new ExecutionProviderStatus(ep, listed, ok, ok ? "ran the smoke model" : "ran, but gave a wrong result");
         }
-        catch (OrtException e)
+        catch (OnnxRuntimeException e)
         {
             return new ExecutionProviderStatus(ep, listed, false, Summarize(e.Message));
         }
     }
 
     /// <summary>The part of ONNX Runtime's message a person needs: after the source location, one line, bounded.</summary>
-    private static string Summarize(string message)
-    {
-        var line = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? message;
-        var marker = line.LastIndexOf("] : ", StringComparison.Ordinal);
-        if (marker >= 0)
-            line = line[(marker + 4)..];
-        return line.Length <= 200 ? line : line[..197] + "...";
-    }
+    private static string Summarize(string message) => OrtErrors.Summarize(message);
 
     private static void WriteSmokeModel(string path)
     {

@@ -1,17 +1,15 @@
 using EdgeNode.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.Inference.Runtime;
 
 /// <summary>
-/// The process's ONNX Runtime: the loaded library, one environment, and the session options every
-/// slice is created with. It resolves the requested execution providers once and remembers which
-/// actually applied, so callers can report the EP that ran.
+/// The process's ONNX Runtime: the loaded library, its environment, and the session options every slice is
+/// created with. It resolves the requested execution providers once and remembers which actually applied,
+/// so callers can report the EP that ran.
 /// </summary>
-public sealed class InferenceRuntime : IDisposable
+public sealed class InferenceRuntime
 {
-    private static readonly string[] s_knownProviders =
-        ["cpu", "xnnpack", "cuda", "tensorrt", "openvino", "qnn", "nnapi", "coreml", "dml", "rocm", "migraphx", "snpe", "webgpu"];
-
     private const string AllowSpinningKey = "session.intra_op.allow_spinning";
 
     private readonly List<string> _fallbacks = [];
@@ -19,19 +17,14 @@ public sealed class InferenceRuntime : IDisposable
     public InferenceRuntime(InferenceOptions options)
     {
         Options = options;
-        foreach (var ep in options.ExecutionProviders)
-        {
-            if (!s_knownProviders.Contains(ep.ToLowerInvariant()))
-                throw new ArgumentException($"unknown execution provider '{ep}'; known: {string.Join(", ", s_knownProviders)}");
-        }
-        Runtime = OrtRuntime.Load(options.OrtLibraryPath);
-        Environment = new OrtEnvironment(Runtime, options.VerboseRuntimeLog ? OrtLogLevel.Info : OrtLogLevel.Error);
-        ActiveProviders = ResolveProviders();
+        // Unknown names are a configuration mistake: refused before anything loads.
+        var requested = options.ExecutionProviders.Select(ExecutionProvider.Find).ToList();
+        Runtime = OrtRuntime.Load(options.OrtLibraryPath, options.VerboseRuntimeLog);
+        ActiveProviders = ResolveProviders(requested);
     }
 
     public InferenceOptions Options { get; }
     public OrtRuntime Runtime { get; }
-    public OrtEnvironment Environment { get; }
 
     /// <summary>The EPs that applied, in order, ending with "cpu".</summary>
     public IReadOnlyList<string> ActiveProviders { get; }
@@ -39,51 +32,65 @@ public sealed class InferenceRuntime : IDisposable
     /// <summary>Requested EPs that could not be used, with ONNX Runtime's reason.</summary>
     public IReadOnlyList<string> ProviderFallbacks => _fallbacks;
 
-    public OrtSessionOptions CreateSessionOptions()
+    /// <summary>Options for one session; the caller disposes them once the session is created.</summary>
+    public SessionOptions CreateSessionOptions()
     {
-        var options = new OrtSessionOptions
+        var options = new SessionOptions
         {
-            IntraOpThreads = Options.Threads,
-            InterOpThreads = 1,
-            OptimizationLevel = GraphOptimizationLevel.All,
-            ParallelExecution = false,
+            IntraOpNumThreads = Options.Threads,
+            InterOpNumThreads = 1,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            LogSeverityLevel = Options.VerboseRuntimeLog ? OrtLoggingLevel.ORT_LOGGING_LEVEL_INFO : OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        // Spinning workers keep a core busy between operators; on boards with few cores that is the core the
-        // calling thread needs for the next operator. Measured on 2 cores: decode 283 tok/s without spinning
-        // against 157 tok/s with it (stories15M shape, fp32).
-        if (!Options.SessionConfig.ContainsKey(AllowSpinningKey))
-            options.AddConfigEntry(AllowSpinningKey, "0");
-        foreach (var (key, value) in Options.SessionConfig)
-            options.AddConfigEntry(key, value);
-        foreach (var ep in ActiveProviders)
+        try
         {
-            if (ep == "cpu")
-                continue;
-            options.TryAppendExecutionProvider(ep, ProviderOptionsFor(ep), out _);
+            // Spinning workers keep a core busy between operators; on boards with few cores that is the core the
+            // calling thread needs for the next operator. Measured on 2 cores: decode 283 tok/s without spinning
+            // against 157 tok/s with it (stories15M shape, fp32).
+            if (!Options.SessionConfig.ContainsKey(AllowSpinningKey))
+                options.AddSessionConfigEntry(AllowSpinningKey, "0");
+            foreach (var (key, value) in Options.SessionConfig)
+                options.AddSessionConfigEntry(key, value);
+            foreach (var ep in ActiveProviders)
+            {
+                if (ep == "cpu")
+                    continue;
+                ExecutionProvider.Find(ep).TryAppend(options, Runtime, ProviderOptionsFor(ep));
+            }
+            return options;
         }
-        return options;
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
     }
 
-    private List<string> ResolveProviders()
+    private List<string> ResolveProviders(List<ExecutionProvider> requested)
     {
         var active = new List<string>();
-        foreach (var requested in Options.ExecutionProviders)
+        foreach (var provider in requested)
         {
-            var ep = requested.ToLowerInvariant();
-            if (ep == "cpu" || active.Contains(ep))
+            if (provider.ShortName == "cpu" || active.Contains(provider.ShortName))
                 continue;
-            using var probe = new OrtSessionOptions();
-            if (probe.TryAppendExecutionProvider(ep, ProviderOptionsFor(ep), out var reason))
-                active.Add(ep);
+            using var probe = new SessionOptions();
+            if (provider.TryAppend(probe, Runtime, ProviderOptionsFor(provider.ShortName)) is { } reason)
+                _fallbacks.Add(reason);
             else
-                _fallbacks.Add($"{ep}: {reason}");
+                active.Add(provider.ShortName);
         }
         active.Add("cpu");
         return active;
     }
 
-    private IReadOnlyDictionary<string, string>? ProviderOptionsFor(string ep) =>
-        Options.ProviderOptions.TryGetValue(ep, out var o) ? o : null;
-
-    public void Dispose() => Environment.Dispose();
+    private IReadOnlyDictionary<string, string>? ProviderOptionsFor(string ep)
+    {
+        foreach (var (name, options) in Options.ProviderOptions)
+        {
+            if (string.Equals(name, ep, StringComparison.OrdinalIgnoreCase))
+                return options;
+        }
+        return null;
+    }
 }

@@ -1,6 +1,7 @@
 using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.Inference.Sessions;
 
@@ -38,8 +39,8 @@ public sealed class KvCache : IDisposable
         {
             _keys[i] = new NativeBuffer<float>(elements);
             _values[i] = new NativeBuffer<float>(elements);
-            _keyValues[i] = OrtValue.CreateTensor(_keys[i], shape);
-            _valueValues[i] = OrtValue.CreateTensor(_values[i], shape);
+            _keyValues[i] = NativeTensor.Over(_keys[i], shape);
+            _valueValues[i] = NativeTensor.Over(_values[i], shape);
         }
         Bytes = 2L * layers * elements * sizeof(float);
     }
@@ -72,6 +73,7 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
+        // The tensors only point into the buffers: they go first.
         for (var i = 0; i < _keys.Length; i++)
         {
             _keyValues[i].Dispose();

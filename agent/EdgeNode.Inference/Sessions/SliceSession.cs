@@ -2,6 +2,7 @@ using EdgeNode.Inference.Runtime;
 using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.Inference.Sessions;
 
@@ -14,8 +15,9 @@ namespace EdgeNode.Inference.Sessions;
 /// </summary>
 public sealed class SliceSession : IDisposable
 {
-    private readonly OrtSession _session;
+    private readonly InferenceSession _session;
     private readonly OrtIoBinding _binding;
+    private readonly RunOptions _runOptions = new();
     private readonly LlamaConfig _config;
     private readonly NativeBuffer<int> _seqLensK = new(1);
     private readonly NativeBuffer<int> _totalLength = new(1);
@@ -34,12 +36,12 @@ public sealed class SliceSession : IDisposable
         Spec = spec;
         _config = config;
         using (var options = runtime.CreateSessionOptions())
-            _session = new OrtSession(runtime.Environment, onnxPath, options);
-        _binding = new OrtIoBinding(_session);
+            _session = new InferenceSession(onnxPath, options);
+        _binding = _session.CreateIoBinding();
         if (spec.HasLayers)
         {
-            _seqLensKValue = OrtValue.CreateTensor(_seqLensK, [1]);
-            _totalLengthValue = OrtValue.CreateTensor(_totalLength, []);
+            _seqLensKValue = NativeTensor.Over(_seqLensK, 1);
+            _totalLengthValue = NativeTensor.Over(_totalLength);
             _binding.BindInput(SliceTensorNames.SeqLensK, _seqLensKValue);
             _binding.BindInput(SliceTensorNames.TotalSequenceLength, _totalLengthValue);
         }
@@ -108,7 +110,7 @@ public sealed class SliceSession : IDisposable
                 _boundCache = cache;
             }
         }
-        _session.Run(_binding);
+        _session.RunWithBinding(_runOptions, _binding);
         cache?.Advance(positions);
         return _output!.Span[..(positions * OutputWidth)];
     }
@@ -142,15 +144,15 @@ public sealed class SliceSession : IDisposable
         _outputValue?.Dispose();
         if (Spec.Embed)
         {
-            _inputValue = OrtValue.CreateTensor(_ids!, [1, positions]);
+            _inputValue = NativeTensor.Over(_ids!, 1, positions);
             _binding.BindInput(SliceTensorNames.InputIds, _inputValue);
         }
         else
         {
-            _inputValue = OrtValue.CreateTensor(_hidden!, [1, positions, _config.Dim]);
+            _inputValue = NativeTensor.Over(_hidden!, 1, positions, _config.Dim);
             _binding.BindInput(SliceTensorNames.HiddenIn, _inputValue);
         }
-        _outputValue = OrtValue.CreateTensor(_output!, [1, positions, OutputWidth]);
+        _outputValue = NativeTensor.Over(_output!, 1, positions, OutputWidth);
         _binding.BindOutput(Spec.Head ? SliceTensorNames.Logits : SliceTensorNames.HiddenOut, _outputValue);
         _boundPositions = positions;
     }
@@ -159,6 +161,7 @@ public sealed class SliceSession : IDisposable
     {
         _binding.Dispose();
         _session.Dispose();
+        _runOptions.Dispose();
         _inputValue?.Dispose();
         _outputValue?.Dispose();
         _seqLensKValue?.Dispose();

@@ -30,7 +30,6 @@ public sealed class QuantizedConversions : IDisposable
 
     public void Dispose()
     {
-        Runtime.Dispose();
         _root.Dispose();
     }
 }
