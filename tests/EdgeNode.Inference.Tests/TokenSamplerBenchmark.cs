@@ -20,6 +20,7 @@ public sealed class TokenSamplerBenchmark(ITestOutputHelper output)
             var logits = SyntheticLogits(vocab, seed: vocab);
             Measure(vocab, "default (T 0.8, k 40, p 0.95)", new SamplingOptions { Seed = 1 }, logits);
             Measure(vocab, "T 0.8, k off, p 0.95", new SamplingOptions { TopK = 0, Seed = 1 }, logits);
+            MeasureFullSort(vocab, logits);
         }
     }
 
@@ -47,6 +48,21 @@ public sealed class TokenSamplerBenchmark(ITestOutputHelper output)
         }
         output.WriteLine($"{vocab,8} {name,-28} {sampling.TotalMilliseconds / calls,10:F4}   ({calls} calls, checksum {checksum})");
         Assert.True(checksum >= 0);
+    }
+
+    /// <summary>The same load measured side by side: sorting the whole vocabulary, as the tests' reference does.</summary>
+    private void MeasureFullSort(int vocab, float[] logits)
+    {
+        var options = new SamplingOptions { Seed = 1 };
+        var clock = Stopwatch.StartNew();
+        var calls = 0;
+        var kept = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(1) || calls < 5)
+        {
+            kept += FullSortReference.Candidates(logits, options).Tokens.Length;
+            calls++;
+        }
+        output.WriteLine($"{vocab,8} {"full sort reference, default",-28} {clock.Elapsed.TotalMilliseconds / calls,10:F4}   ({calls} calls, {kept / calls} kept)");
     }
 
     /// <summary>Logits shaped like a language model's: most tokens far below a handful of likely ones.</summary>
