@@ -10,7 +10,10 @@ public sealed record GenerationOptions
 
     public SamplingOptions Sampling { get; init; } = new();
 
-    /// <summary>Stop when the generated text contains one of these (the stop text itself is kept out of the result).</summary>
+    /// <summary>
+    /// Stop when the generated text contains one of these. Neither the stop text nor any part of it is
+    /// streamed or kept in the result; empty strings are ignored.
+    /// </summary>
     public IReadOnlyList<string> StopTexts { get; init; } = [];
 
     /// <summary>Ids that also end generation, besides the tokenizer's end-of-text (a chat format's end of turn).</summary>

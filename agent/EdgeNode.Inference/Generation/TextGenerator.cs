@@ -6,8 +6,9 @@ namespace EdgeNode.Inference.Generation;
 
 /// <summary>
 /// Prefill in one run, then decode token by token with the KV cache kept in place, streaming text as
-/// whole UTF-8 characters. Stops at the tokenizer's end-of-text ids (llama2.c models also end a story with
-/// BOS), at MaxTokens, at a stop text, at a full context or on cancellation.
+/// whole UTF-8 characters, and only once they can no longer turn out to be part of a stop text. Stops at
+/// the tokenizer's end-of-text ids (llama2.c models also end a story with BOS), at MaxTokens, at a stop
+/// text, at a full context or on cancellation; the streamed pieces always add up to the result's Text.
 /// </summary>
 public sealed class TextGenerator
 {
@@ -34,7 +35,9 @@ public sealed class TextGenerator
         var stopTokens = _model.Tokenizer.StopTokens;
         var generated = new List<int>(Math.Min(options.MaxTokens, capacity));
         var history = new List<int>(promptTokens);
+        // The caller is shown exactly what the result's Text holds, never a stop text or a part of one.
         var output = new System.Text.StringBuilder();
+        var stopTexts = new StopTextFilter(options.StopTexts);
         var stop = StopReason.MaxTokens;
         var vocab = _model.Config.VocabSize;
         var logits = new float[vocab];
@@ -69,26 +72,33 @@ public sealed class TextGenerator
             }
             generated.Add(next);
             history.Add(next);
-            var piece = text.Append(next);
-            if (piece.Length > 0)
+            var shown = stopTexts.Append(text.Append(next));
+            if (shown.Length > 0)
             {
-                output.Append(piece);
-                if (HitStopText(output, options.StopTexts, out var cut))
-                {
-                    output.Length = cut;
-                    stop = StopReason.StopText;
-                    break;
-                }
-                onText?.Invoke(piece);
+                output.Append(shown);
+                onText?.Invoke(shown);
+            }
+            if (stopTexts.Stopped)
+            {
+                stop = StopReason.StopText;
+                break;
             }
             step[0] = next;
             current = step;
         }
-        var tail = text.Flush();
-        if (stop != StopReason.StopText && tail.Length > 0)
+        if (stop != StopReason.StopText)
         {
-            output.Append(tail);
-            onText?.Invoke(tail);
+            // Bytes of an unfinished character, then the text held back in case it began a stop text.
+            var tail = stopTexts.Append(text.Flush());
+            if (stopTexts.Stopped)
+                stop = StopReason.StopText;
+            else
+                tail += stopTexts.Flush();
+            if (tail.Length > 0)
+            {
+                output.Append(tail);
+                onText?.Invoke(tail);
+            }
         }
         var total = clock.Elapsed;
         return new GenerationResult
@@ -101,23 +111,5 @@ public sealed class TextGenerator
             Decode = total - prefill,
             Seed = sampler.Seed,
         };
-    }
-
-    private static bool HitStopText(System.Text.StringBuilder output, IReadOnlyList<string> stops, out int cut)
-    {
-        cut = 0;
-        if (stops.Count == 0)
-            return false;
-        var s = output.ToString();
-        foreach (var stop in stops)
-        {
-            var at = s.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                cut = at;
-                return true;
-            }
-        }
-        return false;
     }
 }

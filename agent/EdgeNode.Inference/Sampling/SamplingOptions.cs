@@ -1,15 +1,19 @@
 namespace EdgeNode.Inference.Sampling;
 
-/// <summary>How the next token is chosen. Temperature 0 is greedy (argmax) and ignores the rest.</summary>
+/// <summary>
+/// How the next token is chosen. Temperature 0 (or below <see cref="TokenSampler.GreedyBelowTemperature"/>)
+/// is greedy (argmax) and ignores the rest. Otherwise the order is Hugging Face's: repetition penalty,
+/// temperature, top-k, then top-p over the top-k renormalised.
+/// </summary>
 public sealed record SamplingOptions
 {
-    /// <summary>Softmax temperature; 0 = greedy. Default 0.8.</summary>
+    /// <summary>Softmax temperature; 0 (or below 1e-5) = greedy. Default 0.8.</summary>
     public float Temperature { get; init; } = 0.8f;
 
     /// <summary>Keep only the K most likely tokens; 0 = off. Default 40.</summary>
     public int TopK { get; init; } = 40;
 
-    /// <summary>Keep the smallest set of tokens whose probability sums to P; 1 = off. Default 0.95.</summary>
+    /// <summary>Keep the smallest set of likeliest tokens whose probability (after top-k, renormalised) reaches P; 1 = off. Default 0.95.</summary>
     public float TopP { get; init; } = 0.95f;
 
     /// <summary>Divide positive logits (multiply negative) of recently seen tokens by this; 1 = off. Default 1.0.</summary>
@@ -18,7 +22,7 @@ public sealed record SamplingOptions
     /// <summary>How many recent tokens the repetition penalty looks at. Default 64.</summary>
     public int RepetitionWindow { get; init; } = 64;
 
-    /// <summary>Random seed; null draws one from the clock.</summary>
+    /// <summary>Random seed, all 64 bits of it used; null draws one from the clock.</summary>
     public ulong? Seed { get; init; }
 
     public static SamplingOptions Greedy { get; } = new() { Temperature = 0, TopK = 0, TopP = 1 };
