@@ -36,6 +36,21 @@ public sealed class ConvertedModels : IDisposable
         }
     }
 
+    /// <summary>A checkpoint converted with the given options (block size, zero points, activation-aware scaling), once per run.</summary>
+    public string Folder(string checkpoint, string tokenizer, ConversionOptions options)
+    {
+        lock (_gate)
+        {
+            var key = ($"{checkpoint}|{options.EffectiveBlockSize}|{options.Asymmetric}|{options.CalibrationTextPath}", options.Precision);
+            if (_folders.TryGetValue(key, out var existing))
+                return existing;
+            var folder = Path.Combine(_root.Path, $"{Path.GetFileNameWithoutExtension(checkpoint)}-{options.Precision.ToName()}-{_folders.Count}");
+            ModelConverter.Convert(checkpoint, tokenizer, folder, options with { Name = Path.GetFileNameWithoutExtension(checkpoint) });
+            _folders[key] = folder;
+            return folder;
+        }
+    }
+
     public void Dispose()
     {
         _root.Dispose();

@@ -1,6 +1,7 @@
 using EdgeNode.Inference.Evaluation;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Models.Recipes;
 using EdgeNode.TestSupport;
 using Xunit.Abstractions;
 
@@ -35,5 +36,61 @@ public sealed class QualityTableTests(ConvertedModels models, ITestOutputHelper 
         Assert.InRange(fp32, 1.5, 30);
         Assert.True(results[WeightPrecision.Int8].Perplexity <= fp32 * 1.05, "int8 perplexity more than 5% above fp32");
         Assert.True(results[WeightPrecision.Int4].Perplexity <= fp32 * 1.5, "int4 perplexity more than 50% above fp32");
+    }
+
+    public static TheoryData<string> RealWeightEvalRecords => new(
+        Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, RecipeMeasurementStore.Folder), "quality-*.json")
+            .Where(f => MeasurementRecord.Load(f) is { Kind: MeasurementRecord.EvalKind, Weights: "real weights" })
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
+
+    /// <summary>
+    /// Every stored quality figure of the shared models (docs/measurements/quality-*.json, from which the recipes'
+    /// entries derive) recomputed here: the same checkpoint, text, precision, block size, zero points and calibration,
+    /// teacher-forced over the same tokens. Perplexity must agree to 1e-3 relative: the evaluation is deterministic, so
+    /// what can move it is only the order of float sums in ONNX Runtime's kernels (~1e-6), while a real change (another
+    /// block size, scaling on or off, a quantizer change) moves it by 0.3% or more (awq vs plain int8 on stories260K).
+    /// Top-1 agreement may move by two tokens: a near-tie between the two best logits can flip under that same noise.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RealWeightEvalRecords))]
+    public void StoredQualityFiguresReproduce(string file)
+    {
+        var record = MeasurementRecord.Load(Path.Combine(TestPaths.RepoRoot, RecipeMeasurementStore.Folder, file));
+        var arguments = record.Command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string Argument(string name) => arguments[Array.IndexOf(arguments, name) + 1];
+        // The shared models live beside the checkout; the record names them by their last two path parts.
+        string SharedModel(string path) => TestPaths.Model(Path.GetFileName(Path.GetDirectoryName(path))!, Path.GetFileName(path));
+        var checkpoint = SharedModel(Argument("--model"));
+        var tokenizer = SharedModel(Argument("--tokenizer"));
+        var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, Argument("--text")));
+        var calibration = record.ActivationAware ? Path.Combine(TestPaths.RepoRoot, Argument("--awq")) : null;
+        Assert.Equal(2, record.Report.GetProperty("threads").GetInt32());
+
+        PerplexityResult? fp32 = null;
+        foreach (var row in record.Report.GetProperty("rows").EnumerateArray().OrderBy(r => r.GetProperty("precision").GetString() == "fp32" ? 0 : 1))
+        {
+            var precision = WeightPrecisionNames.Parse(row.GetProperty("precision").GetString()!);
+            var block = row.GetProperty("block_size") is { ValueKind: System.Text.Json.JsonValueKind.Number } b ? b.GetInt32() : (int?)null;
+            var options = new ConversionOptions { Precision = precision, BlockSize = block, Asymmetric = record.Asymmetric, CalibrationTextPath = calibration };
+            PerplexityResult result;
+            using (var local = LocalModel.Load(models.Runtime, models.Folder(checkpoint, tokenizer, options), tokenizer))
+                result = PerplexityEvaluator.Evaluate(local, text);
+            var stored = row.GetProperty("perplexity").GetDouble();
+            output.WriteLine($"{file} {precision.ToName()}: perplexity {result.Perplexity:F6} stored {stored:F6}");
+            Assert.True(Math.Abs(result.Perplexity / stored - 1) <= 1e-3,
+                $"{file}: {precision.ToName()} perplexity is {result.Perplexity:F4} now, {stored:F4} stored; measure again (bash ci/quality-table) or find what changed");
+            if (precision == WeightPrecision.Fp32)
+            {
+                fp32 = result;
+                continue;
+            }
+            if (row.GetProperty("top_one_agreement_with_fp32") is { ValueKind: System.Text.Json.JsonValueKind.Number } agreement && fp32 is not null)
+            {
+                var now = result.TopOneAgreement(fp32);
+                output.WriteLine($"{file} {precision.ToName()}: agreement {now:F4} stored {agreement.GetDouble():F4}");
+                Assert.True(Math.Abs(now - agreement.GetDouble()) <= 2.0 / result.ScoredTokens,
+                    $"{file}: {precision.ToName()} top-1 agreement with fp32 is {now:P2} now, {agreement.GetDouble():P2} stored");
+            }
+        }
     }
 }

@@ -15,7 +15,11 @@ public static partial class ModelsCommand
     {
         var memoryText = args.String("memory");
         var page = args.String("page");
+        var measured = args.String("measured");
+        var measurements = args.String("measurements");
         args.RejectUnknown();
+        if (measured is not null)
+            return MeasuredList(measured, measurements, memoryText ?? page);
         if (page is not null)
             return RecipePageBlock(page, memoryText);
         long available;
@@ -58,6 +62,22 @@ public static partial class ModelsCommand
         var recipe = RecipeCatalog.TryFind(name)
             ?? throw new UsageException($"--page {name}: no such recipe; known: {string.Join(", ", RecipeCatalog.Names)} (or {RecipePage.IndexName} for the recipe table)");
         Console.Out.Write(RecipePage.Render(recipe));
+        return 0;
+    }
+
+    /// <summary>
+    /// The `measured` list recipe NAME gets from the records in --measurements (docs/measurements/ of a checkout), as
+    /// JSON, for ci/recipe-store-measured to write into the recipe file.
+    /// </summary>
+    private static int MeasuredList(string name, string? folder, string? other)
+    {
+        if (other is not null)
+            throw new UsageException("--measured derives a recipe's measured list alone; it takes no --memory or --page");
+        if (folder is null)
+            throw new UsageException("--measured needs --measurements DIR, the docs/measurements folder of a checkout");
+        var recipe = RecipeCatalog.TryFind(name)
+            ?? throw new UsageException($"--measured {name}: no such recipe; known: {string.Join(", ", RecipeCatalog.Names)}");
+        Console.Out.WriteLine(RecipeCatalog.SerializeMeasured(RecipeMeasurementStore.Derive(recipe, RecipeMeasurementStore.LoadFolder(folder))));
         return 0;
     }
 

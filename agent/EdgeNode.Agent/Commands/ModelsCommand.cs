@@ -23,6 +23,7 @@ public static partial class ModelsCommand
           list
           recipes [--memory SIZE]               recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
           recipes --page NAME                   the generated markdown of docs/models/NAME.md (index: the recipe table)
+          recipes --measured NAME --measurements DIR   recipe NAME's measured list from the run records in DIR (docs/measurements)
           pull NAME [--dir DIR]                 a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
           synth --recipe NAME --seed S --out DIR --tokenizer F [--precision P] [--context N]

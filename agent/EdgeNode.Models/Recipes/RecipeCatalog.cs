@@ -51,6 +51,9 @@ public static class RecipeCatalog
     /// <summary>Writes a recipe back out in the same snake_case form.</summary>
     public static string Serialize(ModelRecipe recipe) => JsonSerializer.Serialize(recipe, RecipeJsonContext.Default.ModelRecipe);
 
+    /// <summary>A `measured` list in the recipe files' form.</summary>
+    public static string SerializeMeasured(List<RecipeMeasurement> measured) => JsonSerializer.Serialize(measured, RecipeJsonContext.Default.ListRecipeMeasurement);
+
     private static IReadOnlyList<ModelRecipe> LoadEmbedded()
     {
         var assembly = typeof(RecipeCatalog).Assembly;

@@ -9,4 +9,5 @@ namespace EdgeNode.Models.Recipes;
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip)]
 [JsonSerializable(typeof(ModelRecipe))]
+[JsonSerializable(typeof(List<RecipeMeasurement>))]
 internal sealed partial class RecipeJsonContext : JsonSerializerContext;

@@ -24,4 +24,10 @@ public sealed class RecipeMeasurement
     public long? WeightBytes { get; init; }
 
     public long? PeakRssBytes { get; init; }
+
+    /// <summary>UTC day of the run, yyyy-MM-dd.</summary>
+    public string? Date { get; init; }
+
+    /// <summary>The record of the run under docs/measurements/ these figures come from (repository-relative path).</summary>
+    public string? Source { get; init; }
 }

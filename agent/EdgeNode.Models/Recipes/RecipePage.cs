@@ -213,21 +213,26 @@ public static class RecipePage
             md.Append("Not measured yet: the recipe's `measured` list is empty.\n\n");
             return;
         }
-        md.Append("From the recipe's `measured` list, one row per run; — where a run did not measure the value.");
+        md.Append("From the recipe's `measured` list, one row per run, each from the run record it names (the command, date, ")
+            .Append("machine and the command's JSON, under docs/measurements/); — where a run did not measure the value.");
         if (recipe.Measured.Exists(m => m.Weights is not null && m.Weights.StartsWith("random", StringComparison.OrdinalIgnoreCase)))
             md.Append(" Runs on random weights at a model's shape measure speed and memory only: their perplexity and agreement say nothing about the model's quality.");
         md.Append("\n\n")
-            .Append("| variant | weights | device | perplexity (text) | greedy agreement with fp32 | decode tok/s | weight bytes | peak RSS |\n")
-            .Append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+            .Append("| variant | weights | device | date | perplexity (text) | greedy agreement with fp32 | decode tok/s | weight bytes | peak RSS | record |\n")
+            .Append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         foreach (var m in recipe.Measured)
         {
             var perplexity = m.Perplexity is { } p
                 ? m.PerplexityText is { } text ? $"{Number(p, "0.000")} ({text})" : Number(p, "0.000")
                 : "—";
-            md.Append($"| `{m.Variant}` | {m.Weights ?? "not stated"} | {m.Device ?? "—"} | {perplexity} | ")
+            // The pages live in docs/models/, the records in docs/measurements/: link them relative to the page.
+            var record = m.Source is { } source
+                ? $"[{Path.GetFileName(source)}](../{source[(source.IndexOf('/', StringComparison.Ordinal) + 1)..]})"
+                : "—";
+            md.Append($"| `{m.Variant}` | {m.Weights ?? "not stated"} | {m.Device ?? "—"} | {m.Date ?? "—"} | {perplexity} | ")
                 .Append($"{(m.GreedyAgreement is { } a ? Number(a * 100, "0.0") + "%" : "—")} | ")
                 .Append($"{(m.DecodeTokensPerSecond is { } t ? Number(t, "0.0") : "—")} | ")
-                .Append($"{(m.WeightBytes is { } w ? Bytes(w) : "—")} | {(m.PeakRssBytes is { } r ? Bytes(r) : "—")} |\n");
+                .Append($"{(m.WeightBytes is { } w ? Bytes(w) : "—")} | {(m.PeakRssBytes is { } r ? Bytes(r) : "—")} | {record} |\n");
         }
         md.Append('\n');
     }

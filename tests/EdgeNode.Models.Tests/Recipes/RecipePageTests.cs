@@ -71,18 +71,19 @@ public sealed class RecipePageTests
             [
               { "variant": "int4", "device": "x86-64, 2 cores, 2 threads", "weights": "random weights at the shape of TinyLlama-1.1B",
                 "perplexity": null, "perplexity_text": null, "greedy_agreement": null,
-                "decode_tokens_per_second": 32.84, "weight_bytes": 844374016, "peak_rss_bytes": 1288490188 },
+                "decode_tokens_per_second": 32.84, "weight_bytes": 844374016, "peak_rss_bytes": 1288490188,
+                "date": "2026-11-22", "source": "docs/measurements/recipe-tinyllama-1.1b-int4-2026-11-22.json" },
               { "variant": "fp32", "device": "arm64 board", "weights": "real weights",
                 "perplexity": 7.12345, "perplexity_text": "heldout-story.txt", "greedy_agreement": 0.9372,
-                "decode_tokens_per_second": null, "weight_bytes": null, "peak_rss_bytes": null }
+                "decode_tokens_per_second": null, "weight_bytes": null, "peak_rss_bytes": null, "date": null, "source": null }
             ]
             """);
         var recipe = RecipeCatalog.Parse(System.Text.Encoding.UTF8.GetBytes(file.ToJsonString()), "tinyllama-1.1b.json");
         var measured = Section(RecipePage.Render(recipe), "Measured");
 
         Assert.DoesNotContain("Not measured yet", measured, StringComparison.Ordinal);
-        Assert.Contains("| `int4` | random weights at the shape of TinyLlama-1.1B | x86-64, 2 cores, 2 threads | — | — | 32.8 | 805.3 MiB | 1.20 GiB |", measured, StringComparison.Ordinal);
-        Assert.Contains("| `fp32` | real weights | arm64 board | 7.123 (heldout-story.txt) | 93.7% | — | — | — |", measured, StringComparison.Ordinal);
+        Assert.Contains("| `int4` | random weights at the shape of TinyLlama-1.1B | x86-64, 2 cores, 2 threads | 2026-11-22 | — | — | 32.8 | 805.3 MiB | 1.20 GiB | [recipe-tinyllama-1.1b-int4-2026-11-22.json](../measurements/recipe-tinyllama-1.1b-int4-2026-11-22.json) |", measured, StringComparison.Ordinal);
+        Assert.Contains("| `fp32` | real weights | arm64 board | — | 7.123 (heldout-story.txt) | 93.7% | — | — | — | — |", measured, StringComparison.Ordinal);
         // Random-weight rows carry the warning that their quality numbers mean nothing.
         Assert.Contains("say nothing about the model's quality", measured, StringComparison.Ordinal);
         // The index counts the runs.
