@@ -1,3 +1,4 @@
+using System.Reflection;
 using EdgeNode.Agent.Cli;
 using EdgeNode.Agent.Commands;
 using EdgeNode.Inference.Sessions;
@@ -35,7 +36,9 @@ internal static class CommandLine
         }
         if (args[0] is "--version")
         {
-            Console.Out.WriteLine($"edgenode {typeof(CommandLine).Assembly.GetName().Version}");
+            var version = typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+            // The SDK appends "+<commit>" when it knows the source revision; the release version is what people compare.
+            Console.Out.WriteLine($"edgenode {version.Split('+')[0]}");
             return 0;
         }
         try

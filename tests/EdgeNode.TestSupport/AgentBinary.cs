@@ -19,9 +19,13 @@ public static class AgentBinary
     public sealed record Result(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed);
 
     /// <summary>Runs the binary with its own EDGENODE_HOME unless the caller gives one; bounded by <paramref name="timeout"/>.</summary>
-    public static Result Run(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
+    public static Result Run(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null) =>
+        RunAt(Path, args, environment, timeout, workingDirectory);
+
+    /// <summary>Runs a copy of the binary at <paramref name="binary"/> (for example one without its library beside it).</summary>
+    public static Result RunAt(string binary, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo(Path)
+        var psi = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

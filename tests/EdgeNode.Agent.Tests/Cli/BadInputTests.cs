@@ -51,7 +51,31 @@ public sealed class BadInputTests(AgentHome home) : IClassFixture<AgentHome>
     {
         var env = home.Environment(("EDGENODE_ORT_LIBRARY", "/nonexistent/libonnxruntime.so.1"));
         var result = AgentBinary.Run(["generate", "--model", Checkpoint, "--prompt", "hi"], env);
-        AssertOneLineError(result, 1, "/nonexistent/libonnxruntime.so.1", "npm install onnxruntime-node@1.30.0");
+        AssertOneLineError(result, 1, "ONNX Runtime library not found at '/nonexistent/libonnxruntime.so.1' (from EDGENODE_ORT_LIBRARY)", "Fix: ");
+    }
+
+    [Fact]
+    public void BinaryCopiedWithoutItsLibrary()
+    {
+        using var alone = TestPaths.NewTempDirectory("binary-alone");
+        var binary = alone.File("edgenode");
+        File.Copy(AgentBinary.Path, binary);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(binary, File.GetUnixFileMode(AgentBinary.Path));
+
+        var result = AgentBinary.RunAt(binary, ["generate", "--model", Checkpoint, "--prompt", "hi"], home.Environment(("EDGENODE_ORT_LIBRARY", null)));
+
+        AssertOneLineError(result, 1, $"ONNX Runtime library not found; looked for {alone.File("libonnxruntime.so")}", "put the bundle's libonnxruntime.so beside edgenode");
+    }
+
+    [Fact]
+    public void Arm64LibraryOnX64()
+    {
+        var arm64 = Path.Combine(AppContext.BaseDirectory, "foreign", "linux-arm64", "libonnxruntime.so");
+        var result = AgentBinary.Run(["generate", "--model", Checkpoint, "--prompt", "hi", "--ort-library", arm64], home.Environment());
+        AssertOneLineError(result, 1,
+            $"'{arm64}' is an ONNX Runtime library for arm64 (aarch64), but this edgenode runs on x64.",
+            "Fix: use the libonnxruntime.so from the linux-x64 bundle, or point EDGENODE_ORT_LIBRARY at a build for this CPU");
     }
 
     [Fact]
