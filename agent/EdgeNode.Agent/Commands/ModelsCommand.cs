@@ -181,10 +181,18 @@ public static partial class ModelsCommand
         args.RejectUnknown(maxPositionals: 1);
         var name = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException($"edgenode models pull needs a model name; known: {string.Join(", ", ModelCatalog.Names)}");
         using var bar = new ProgressBar(Console.Error);
-        var folder = ModelPuller.Pull(name, dir, bar, CancellationToken.None);
-        Console.Out.WriteLine(folder);
+        var pulled = ModelPuller.Pull(name, dir, bar, CancellationToken.None);
+        if (pulled.Unverified is { Count: > 0 } unverified)
+            Console.Error.WriteLine(UnverifiedNotice(pulled.Name, unverified));
+        Console.Out.WriteLine(pulled.Directory);
         return 0;
     }
+
+    /// <summary>The line a pull prints when only the mirror vouches for some files.</summary>
+    public static string UnverifiedNotice(string model, IReadOnlyList<PulledFile> unverified) =>
+        $"edgenode: {string.Join(", ", unverified.Select(f => Path.GetFileName(f.Path)))} of {model}: unverified — no hash is pinned for "
+        + (unverified.Count == 1 ? "it" : "them")
+        + $" and the mirror can only show its copy is intact; pull without {HubSettings.MirrorVariable} to check against the hub's hashes";
 
     private static int ExportGguf(ArgumentReader args)
     {
