@@ -23,6 +23,7 @@ internal static class CommandLine
           bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
 
         'edgenode <command> --help' describes a command.
+
         """;
 
     public static int Run(string[] args)

@@ -33,7 +33,7 @@ public sealed class ConversationStateTests(ConvertedModels models)
         for (var i = 0; i < s_draft.Length; i++)
         {
             var one = local.Forward([s_draft[i]], stepwise).ToArray();
-            AssertClose(all.AsSpan(i * vocab, vocab), one, 1e-4f);
+            AssertClose(all.AsSpan(i * vocab, vocab), one, 3e-5f);   // measured at most 1.0e-5
         }
     }
 
@@ -54,7 +54,7 @@ public sealed class ConversationStateTests(ConvertedModels models)
         using var fresh = local.CreateState(64);
         local.Forward([.. s_prompt, s_draft[0]], fresh);
         var expected = local.Forward(replacement, fresh, allPositions: true).ToArray();
-        AssertClose(afterTruncate, expected, 1e-5f);
+        AssertClose(afterTruncate, expected, 0);   // the same positions through the same graph: bit for bit
     }
 
     [Fact]
@@ -72,10 +72,10 @@ public sealed class ConversationStateTests(ConvertedModels models)
 
         using var aliceAlone = local.CreateState(64);
         local.Forward(s_prompt, aliceAlone);
-        AssertClose(aNext, local.Forward([s_draft[0]], aliceAlone).ToArray(), 1e-6f);
+        AssertClose(aNext, local.Forward([s_draft[0]], aliceAlone).ToArray(), 0);
         using var bobAlone = local.CreateState(64);
         local.Forward(other, bobAlone);
-        AssertClose(bNext, local.Forward([s_draft[0]], bobAlone).ToArray(), 1e-6f);
+        AssertClose(bNext, local.Forward([s_draft[0]], bobAlone).ToArray(), 0);
     }
 
     [Fact]

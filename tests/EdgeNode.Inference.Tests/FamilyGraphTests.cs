@@ -68,7 +68,7 @@ public sealed class FamilyGraphTests(ConvertedModels models, ITestOutputHelper o
                 worst = Math.Max(worst, Math.Abs(ours[i] - expected[i]));
         }
         output.WriteLine($"dim {dim}, heads {heads}/{kvHeads} (head size {config.HeadSize}, q/k norms {headNorms}): max |Δlogit| {worst:E2}");
-        Assert.True(worst < 1e-3, $"max |Δlogit| {worst}");
+        Assert.True(worst < 3e-5, $"max |Δlogit| {worst}");   // measured at most 1.1e-5 over these shapes
     }
 
     private static float[] Noise(Random random, int length) =>

@@ -8,13 +8,16 @@ using Xunit.Abstractions;
 namespace EdgeNode.Inference.Tests;
 
 /// <summary>
-/// For every split point k, embed → [0,k) → [k,L) → head gives the unsliced logits (within 1e-4), and the
+/// For every split point k, embed → [0,k) → [k,L) → head gives the unsliced logits (within 3e-5), and the
 /// ONNX graphs agree with the plain managed reference forward pass.
 /// </summary>
 [Collection(ConvertedModelsCollection.Name)]
 public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHelper output)
 {
     private static readonly int[] s_tokens = [1, 403, 407, 261, 378, 432, 383, 286];
+
+    // Measured on x64 with ONNX Runtime's CPU kernels: at most 1.3e-5 on stories260K's logits.
+    private const double MaxLogitError = 3e-5;
 
     [Fact]
     public void EverySplitPointGivesTheUnslicedLogits()
@@ -40,7 +43,7 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
         var referenceLogits = s_tokens.Select((t, pos) => reference.Forward(t, pos)).ToArray();
         var referenceError = MaxError(unsliced, referenceLogits);
         output.WriteLine($"ONNX fp32 vs managed reference: max |Δlogit| = {referenceError:E2}");
-        Assert.True(referenceError < 1e-4, $"ONNX vs reference differ by {referenceError}");
+        Assert.True(referenceError < MaxLogitError, $"ONNX vs reference differ by {referenceError}");
 
         for (var k = 1; k < config.Layers; k++)
         {
@@ -49,7 +52,7 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
             var sliced = RunChain(embed, [first, second], head);
             var error = MaxError(sliced, unsliced);
             output.WriteLine($"split at {k}: max |Δlogit| = {error:E2}");
-            Assert.True(error <= 1e-4, $"split at {k} differs by {error}");
+            Assert.True(error <= MaxLogitError, $"split at {k} differs by {error}");
         }
     }
 
@@ -75,7 +78,8 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
             var hidden = frontSession.RunTokens([s_tokens[pos]], frontCache);
             var logits = backSession.RunHidden(hidden, backCache).ToArray();
             var expected = reference.Forward(s_tokens[pos], pos);
-            Assert.True(MaxError([logits], [expected]) < 1e-4);
+            var error = MaxError([logits], [expected]);
+            Assert.True(error < MaxLogitError, $"position {pos} differs by {error}");
         }
     }
 

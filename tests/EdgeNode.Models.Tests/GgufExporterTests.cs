@@ -60,7 +60,7 @@ public sealed class GgufExporterTests
     [Theory]
     [InlineData(GgufTensorType.Q8_0, 0.01)]
     [InlineData(GgufTensorType.Q4_0, 0.15)]
-    [InlineData(GgufTensorType.F16, 0.001)]
+    [InlineData(GgufTensorType.F16, 5e-4)]     // measured 2.0e-4 (Q8_0 5.1e-3, Q4_0 8.2e-2)
     public void Dequantized_values_stay_close_to_the_originals(GgufTensorType type, double maxRelativeError)
     {
         var weights = Llama2cCheckpoint.Read(TestPaths.Model("stories260K", "stories260K.bin"));

@@ -11,6 +11,7 @@ public sealed record ChatArguments(bool Enabled, string? System, string? Templat
           --system TEXT      with --chat: a system message before the prompt
           --chat-template F  with --chat: the format (llama2, mistral, llama3, chatml, qwen3, gemma, zephyr; default: the model's)
           --no-thinking      with --chat and qwen3: ask for an answer without reasoning first
+
         """;
 
     public static ChatArguments Read(ArgumentReader args)

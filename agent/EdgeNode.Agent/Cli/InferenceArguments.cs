@@ -5,6 +5,15 @@ namespace EdgeNode.Agent.Cli;
 /// <summary>The runtime options shared by every command that runs a model: --threads, --ep, --ort-library.</summary>
 public static class InferenceArguments
 {
+    public const string Help = """
+          --threads N        intra-op threads (default: all cores)
+          --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
+          --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
+          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, then beside the binary)
+          --ort-verbose      ONNX Runtime's own log at info level on stderr
+
+        """;
+
     public static InferenceOptions Read(ArgumentReader args)
     {
         var threads = args.Int("threads", 0, 0, 1024);

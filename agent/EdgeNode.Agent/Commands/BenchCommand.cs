@@ -22,19 +22,18 @@ public static class BenchCommand
     public const string Help = """
         usage: edgenode bench --model M [options]
 
+        The peer runs F32 / Q8_0 / Q4_0 of the same weights for --precision fp32 / int8 / int4, on the same --threads.
+
           --model M          llama2.c checkpoint (or its folder), or a converted folder (then --gguf for the peer)
           --tokenizer F      tokenizer, when not beside the checkpoint
-          --precision P      fp32 | int8 | int4 (default fp32); the peer runs F32 / Q8_0 / Q4_0 of the same weights
-          --block-size B, --accuracy-level A   as for generate
-          --threads N        threads for both engines (default: all cores)
-          --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --prompt-tokens N  prompt length for the prefill measurement (default 64)
           --tokens N         tokens to decode (default 128)
           --gguf F           GGUF file for the peer (default: exported from the checkpoint)
           --no-peer          skip node-llama-cpp
           --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
           --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
-        """;
+
+        """ + ConversionArguments.Help + InferenceArguments.Help;
 
     public static int Run(ArgumentReader args)
     {

@@ -10,11 +10,16 @@ namespace EdgeNode.Agent.Commands;
 public static class DevicesCommand
 {
     public const string Help = """
-        usage: edgenode devices [--json] [--root DIR] [--ort-library F]
+        usage: edgenode devices [options]
 
         Board, SoC, CPU clusters and ISA features, memory, storage, accelerator device nodes, thermal zones,
         power sensors, battery and fans; ONNX Runtime's version and every execution provider it lists, with
-        whether it really ran a smoke model here. --root probes another root (a board image mounted here).
+        whether it really ran a smoke model here.
+
+          --json             print one JSON object instead of the report
+          --root DIR         probe another root, e.g. a board image mounted here (default /)
+          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
+
         """;
 
     public static int Run(ArgumentReader args)

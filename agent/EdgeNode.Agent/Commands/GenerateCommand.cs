@@ -25,12 +25,9 @@ public static class GenerateCommand
           --seed S           random seed (default: from the clock; printed with --json)
           --stop TEXT        stop when TEXT appears
           --context N        positions the conversation may hold (default: the model's)
-          --threads N        intra-op threads (default: all cores)
-          --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
-          --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
-          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, then beside the binary)
           --json             print one JSON object instead of streaming text
-        """ + ChatArguments.Help + ConversionArguments.Help;
+
+        """ + ChatArguments.Help + ConversionArguments.Help + InferenceArguments.Help;
 
     public static int Run(ArgumentReader args)
     {
@@ -61,7 +58,7 @@ public static class GenerateCommand
         sampling.Validate();
 
         // The runtime first: a bad --ep or a missing ONNX Runtime fails before any conversion work.
-        var runtime = new InferenceRuntime(inference);
+        using var runtime = new InferenceRuntime(inference);
         var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");

@@ -11,29 +11,67 @@ namespace EdgeNode.Agent.Commands;
 public static partial class ModelsCommand
 {
     private const string Usage = """
-        usage: edgenode models <convert|list|recipes|pull|synth|export-gguf|eval> [options]
+        usage: edgenode models <verb> [options]
 
-          convert <model.bin|model.gguf|hf-folder|pulled name> --out DIR [--tokenizer F] [--precision fp32|int8|int4] [--block-size B]
-                  [--accuracy-level A] [--asymmetric] [--awq FILE] [--layers a:b[,b:c]] [--chat-template F]
-          convert <hf-folder|pulled name> --out DIR --recipe NAME [--variant V] [--nodes N] [--awq FILE] [--chat-template F]
-                                                the recipe's precision, block size, zero points, scaling, N-node slices
-                                                and chat format
-                  --chat-template F             the chat format recorded in manifest.json (default: the recipe's, else
-                                                the one tokenizer_config.json names)
-          list
-          recipes [--memory SIZE]               recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
-          recipes --page NAME                   the generated markdown of docs/models/NAME.md (index: the recipe table)
-          recipes --measured NAME --measurements DIR   recipe NAME's measured list from the run records in DIR (docs/measurements)
-          pull NAME [--dir DIR]                 a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
-          synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
-          synth --recipe NAME --seed S --out DIR --tokenizer F [--precision P] [--context N]
-                                                random weights at a recipe's shape, converted to slices (speed, memory)
-          export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
-          eval --model M --text FILE [--precision P[,P…]] [--window N] [--tokens N] [--json-out F]
-                                    quality against speed and memory: perplexity on the text (teacher forcing),
-                                    top-1 agreement with fp32, decode tok/s, weight bytes, peak RSS of a fresh
-                                    process; one row per precision (default fp32,int8,int4)
-        """;
+          convert SOURCE [options]      SOURCE (model.bin, model.gguf, a Hugging Face folder or a pulled name) to ONNX slices
+          list                          pulled and converted models
+          recipes [options]             recipes with repository, size and whether they fit this device
+          pull NAME [options]           a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
+          synth [options]               random weights at a known shape or a recipe's, converted to slices (speed, memory)
+          export-gguf CHECKPOINT [options]   a llama2.c checkpoint as GGUF
+          eval [options]                quality against speed and memory: perplexity on a text (teacher forcing), top-1
+                                        agreement with fp32, decode tok/s, weight bytes, peak RSS of a fresh process;
+                                        one row per precision
+
+        convert:
+          --out DIR          where the slices and manifest.json go (required)
+          --tokenizer F      tokenizer, when not beside the checkpoint
+          --layers a:b[,b:c] layer ranges, one slice each (default: all layers in one slice)
+          --recipe NAME      the recipe's precision, block size, zero points, scaling, slices and chat format
+          --variant V        with --recipe: which of its variants (default: the recipe's first)
+          --nodes N          with --recipe: slices for N nodes (default 1)
+          --chat-template F  the chat format recorded in manifest.json (default: the recipe's, else the one
+                             tokenizer_config.json names)
+
+        recipes:
+          --memory SIZE      whether each recipe fits SIZE (e.g. 4G) instead of this device's memory
+          --page NAME        print the generated markdown of docs/models/NAME.md
+          --measured NAME    print recipe NAME's measured list, computed from the run records (needs --measurements)
+          --measurements DIR the folder of run records (docs/measurements)
+
+        pull:
+          --dir DIR          where the model goes (default: $EDGENODE_HOME/models)
+
+        synth:
+          --shape NAME       stories15M, stories110M, tinyllama-1.1b or llama-3.2-1b
+          --recipe NAME      a recipe's shape instead of --shape (needs --tokenizer)
+          --seed S           the same seed gives the same weights (required)
+          --out DIR          where the slices go (required)
+          --tokenizer F      tokenizer (with --shape, default: EDGENODE_LLAMA2_TOKENIZER, else llama2-tokenizer/ in the mirror or $EDGENODE_HOME/models)
+          --context N        with --recipe: positions the slices hold (default: 2048, at most the recipe's)
+
+        export-gguf:
+          --out F.gguf       the GGUF file to write (required)
+          --tokenizer F      tokenizer, when not beside the checkpoint
+          --type T           f32 | q8_0 | q4_0 (default f32)
+
+        eval:
+          --model M          converted folder, checkpoint or pulled name (required)
+          --text FILE        the text to measure perplexity on (required)
+          --precision P[,P…] precisions to compare (default fp32,int8,int4)
+          --window N         positions per evaluation window (default: the model's context)
+          --tokens N         tokens decoded for the speed column (default 64)
+          --label TEXT       label for the table and JSON
+          --json-out F       where to write the JSON (default: none)
+          --tokenizer F      tokenizer, when not beside the checkpoint
+
+        conversion (convert, synth, eval):
+
+        """ + ConversionArguments.Help + """
+
+        runtime (eval):
+
+        """ + InferenceArguments.Help;
 
     public static string Help => Usage;
 
@@ -145,10 +183,18 @@ public static partial class ModelsCommand
         args.RejectUnknown(maxPositionals: 1);
         var name = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException($"edgenode models pull needs a model name; known: {string.Join(", ", ModelCatalog.Names)}");
         using var bar = new ProgressBar(Console.Error);
-        var folder = ModelPuller.Pull(name, dir, bar, CancellationToken.None);
-        Console.Out.WriteLine(folder);
+        var pulled = ModelPuller.Pull(name, dir, bar, CancellationToken.None);
+        if (pulled.Unverified is { Count: > 0 } unverified)
+            Console.Error.WriteLine(UnverifiedNotice(pulled.Name, unverified));
+        Console.Out.WriteLine(pulled.Directory);
         return 0;
     }
+
+    /// <summary>The line a pull prints when only the mirror vouches for some files.</summary>
+    public static string UnverifiedNotice(string model, IReadOnlyList<PulledFile> unverified) =>
+        $"edgenode: {string.Join(", ", unverified.Select(f => Path.GetFileName(f.Path)))} of {model}: unverified — no hash is pinned for "
+        + (unverified.Count == 1 ? "it" : "them")
+        + $" and the mirror can only show its copy is intact; pull without {HubSettings.MirrorVariable} to check against the hub's hashes";
 
     private static int ExportGguf(ArgumentReader args)
     {

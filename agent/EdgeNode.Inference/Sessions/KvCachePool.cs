@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace EdgeNode.Inference.Sessions;
 
 /// <summary>
@@ -6,12 +8,27 @@ namespace EdgeNode.Inference.Sessions;
 /// a new cache would exceed the budget the least recently used idle caches are evicted. A conversation
 /// whose cache was evicted finds out from <see cref="TryGet"/> and rebuilds it by replaying its tokens.
 /// </summary>
+/// <remarks>
+/// A cache belongs to one <see cref="KvCacheLease"/> at a time, and the lease object itself is the token
+/// of that ownership: the pool releases, or lets a holder discard, a cache only through the lease that
+/// holds it now. A lease that has ended (disposed, discarded, or its pool disposed) is stale: disposing
+/// it again does nothing, and reaching its cache or discarding through it throws
+/// <see cref="ObjectDisposedException"/>, so it can never touch the cache of a later request of the same
+/// conversation. Every member is safe to call from many threads.
+/// </remarks>
 public sealed class KvCachePool : IDisposable
 {
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Func<KvCache> _create;
     private readonly object _gate = new();
     private long _tick;
+    private long _usedBytes;
+    private long _evictions;
+    private bool _disposed;
+
+    // Caches are the same size within a pool: once one was made, room is made before the next is
+    // allocated, so the native memory held never goes past the budget while a cache is created.
+    private long _cacheBytes;
 
     /// <param name="budgetBytes">Upper bound of native memory for all caches together.</param>
     /// <param name="create">Makes a fresh cache for a conversation (its size is fixed per pool).</param>
@@ -25,7 +42,10 @@ public sealed class KvCachePool : IDisposable
 
     public long BudgetBytes { get; }
 
-    public long UsedBytes { get; private set; }
+    public long UsedBytes
+    {
+        get { lock (_gate) return _usedBytes; }
+    }
 
     public int Count
     {
@@ -33,35 +53,52 @@ public sealed class KvCachePool : IDisposable
     }
 
     /// <summary>Conversations evicted so far (for the node's metrics).</summary>
-    public long Evictions { get; private set; }
+    public long Evictions
+    {
+        get { lock (_gate) return _evictions; }
+    }
 
     /// <summary>The cache of <paramref name="conversationId"/>, created (evicting idle ones if needed) when absent.</summary>
+    /// <exception cref="InvalidOperationException">The conversation already has a request running.</exception>
+    /// <exception cref="InsufficientMemoryException">One cache is larger than the budget, or every cache is running.</exception>
     public KvCacheLease Acquire(string conversationId)
     {
+        ArgumentNullException.ThrowIfNull(conversationId);
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_entries.TryGetValue(conversationId, out var existing))
             {
-                if (existing.InUse)
-                    throw new InvalidOperationException($"conversation '{conversationId}' is already running");
-                existing.InUse = true;
+                if (existing.Holder is not null)
+                    throw new InvalidOperationException($"conversation '{conversationId}' is already running; wait for its request to end");
+                existing.Holder = new KvCacheLease(this, conversationId, existing.Cache, created: false);
                 existing.LastUse = ++_tick;
-                return new KvCacheLease(this, conversationId, existing.Cache, created: false);
+                return existing.Holder;
             }
+
+            // Refused before anything is evicted: flushing the idle caches would not make room anyway.
+            if (_cacheBytes > BudgetBytes)
+                throw TooLarge(_cacheBytes);
+            if (_cacheBytes > 0)
+                MakeRoom(_cacheBytes);
             var cache = _create();
-            while (UsedBytes + cache.Bytes > BudgetBytes)
+            _cacheBytes = cache.Bytes;
+            try
             {
-                if (!EvictLeastRecentlyUsed())
-                {
-                    cache.Dispose();
-                    throw new InsufficientMemoryException(
-                        $"KV cache budget {BudgetBytes / (1024 * 1024)} MiB is full with {_entries.Count} running conversations; raise --kv-budget or lower --context");
-                }
+                if (cache.Bytes > BudgetBytes)
+                    throw TooLarge(cache.Bytes);
+                MakeRoom(cache.Bytes);
             }
-            var entry = new Entry(cache) { InUse = true, LastUse = ++_tick };
+            catch
+            {
+                cache.Dispose();
+                throw;
+            }
+            var entry = new Entry(cache) { LastUse = ++_tick };
+            entry.Holder = new KvCacheLease(this, conversationId, cache, created: true);
             _entries.Add(conversationId, entry);
-            UsedBytes += cache.Bytes;
-            return new KvCacheLease(this, conversationId, cache, created: true);
+            _usedBytes += cache.Bytes;
+            return entry.Holder;
         }
     }
 
@@ -80,94 +117,116 @@ public sealed class KvCachePool : IDisposable
         }
     }
 
-    /// <summary>Drops a finished conversation's cache.</summary>
+    /// <summary>Drops a finished conversation's cache; nothing happens when it has none.</summary>
+    /// <exception cref="InvalidOperationException">The conversation has a request running.</exception>
     public void Remove(string conversationId)
     {
         lock (_gate)
         {
-            if (_entries.Remove(conversationId, out var entry))
+            if (!_entries.TryGetValue(conversationId, out var entry))
+                return;
+            if (entry.Holder is not null)
+                throw new InvalidOperationException($"conversation '{conversationId}' is running; remove its cache after its request ends (or discard it through its lease)");
+            Drop(conversationId, entry);
+        }
+    }
+
+    internal void Release(KvCacheLease lease)
+    {
+        lock (_gate)
+        {
+            if (!lease.End())
+                return;
+            if (_entries.TryGetValue(lease.ConversationId, out var entry) && ReferenceEquals(entry.Holder, lease))
             {
-                UsedBytes -= entry.Cache.Bytes;
-                entry.Cache.Dispose();
+                entry.Holder = null;
+                // Least recently used means last used: a long request that just ended is the freshest.
+                entry.LastUse = ++_tick;
             }
         }
     }
 
-    internal void Release(string conversationId)
+    internal void Discard(KvCacheLease lease)
     {
         lock (_gate)
         {
-            if (_entries.TryGetValue(conversationId, out var entry))
-                entry.InUse = false;
+            if (!lease.End())
+                throw KvCacheLease.Ended(lease.ConversationId);
+            if (_entries.TryGetValue(lease.ConversationId, out var entry) && ReferenceEquals(entry.Holder, lease))
+                Drop(lease.ConversationId, entry);
         }
     }
+
+    private void MakeRoom(long bytes)
+    {
+        while (_usedBytes + bytes > BudgetBytes)
+        {
+            if (!EvictLeastRecentlyUsed())
+            {
+                throw new InsufficientMemoryException(
+                    $"KV cache budget {Size(BudgetBytes)} is full with {_entries.Count} running conversations; retry when one ends, or raise the KV cache budget or lower the context length (--context)");
+            }
+        }
+    }
+
+    private InsufficientMemoryException TooLarge(long bytes) => new(
+        $"one conversation's KV cache ({Size(bytes)}) is larger than the whole KV cache budget ({Size(BudgetBytes)}); raise the KV cache budget or lower the context length (--context)");
 
     private bool EvictLeastRecentlyUsed()
     {
         string? victim = null;
-        long oldest = long.MaxValue;
+        Entry? oldest = null;
         foreach (var (id, entry) in _entries)
         {
-            if (!entry.InUse && entry.LastUse < oldest)
+            if (entry.Holder is null && (oldest is null || entry.LastUse < oldest.LastUse))
             {
-                oldest = entry.LastUse;
+                oldest = entry;
                 victim = id;
             }
         }
-        if (victim is null)
+        if (victim is null || oldest is null)
             return false;
-        var evicted = _entries[victim];
-        _entries.Remove(victim);
-        UsedBytes -= evicted.Cache.Bytes;
-        evicted.Cache.Dispose();
-        Evictions++;
+        Drop(victim, oldest);
+        _evictions++;
         return true;
     }
 
+    private void Drop(string conversationId, Entry entry)
+    {
+        _entries.Remove(conversationId);
+        _usedBytes -= entry.Cache.Bytes;
+        entry.Cache.Dispose();
+    }
+
+    private static string Size(long bytes) => bytes >= 1024 * 1024
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):0.#} MiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.#} KiB");
+
+    /// <summary>Frees every cache; leases still held end with it (their caches can no longer be reached).</summary>
     public void Dispose()
     {
         lock (_gate)
         {
+            if (_disposed)
+                return;
+            _disposed = true;
             foreach (var entry in _entries.Values)
+            {
+                entry.Holder?.End();
                 entry.Cache.Dispose();
+            }
             _entries.Clear();
-            UsedBytes = 0;
+            _usedBytes = 0;
         }
     }
 
     private sealed class Entry(KvCache cache)
     {
         public KvCache Cache { get; } = cache;
-        public bool InUse { get; set; }
+
+        /// <summary>The lease running a request on this cache, or null while the cache is idle.</summary>
+        public KvCacheLease? Holder { get; set; }
+
         public long LastUse { get; set; }
-    }
-}
-
-/// <summary>A conversation's cache, held for the duration of one request; dispose to hand it back.</summary>
-public sealed class KvCacheLease : IDisposable
-{
-    private readonly KvCachePool _pool;
-    private bool _released;
-
-    internal KvCacheLease(KvCachePool pool, string conversationId, KvCache cache, bool created)
-    {
-        _pool = pool;
-        ConversationId = conversationId;
-        Cache = cache;
-        Created = created;
-    }
-
-    public string ConversationId { get; }
-    public KvCache Cache { get; }
-
-    /// <summary>True when the cache is new: the conversation's earlier tokens (if any) must be replayed.</summary>
-    public bool Created { get; }
-
-    public void Dispose()
-    {
-        if (_released)
-            return;
-        _released = true;
-        _pool.Release(ConversationId);
     }
 }

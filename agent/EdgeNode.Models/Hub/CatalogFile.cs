@@ -11,9 +11,12 @@ namespace EdgeNode.Models.Hub;
 public sealed record CatalogFile(
     string FileName, string? HubPath, Uri? DirectUrl, string? Sha256, string MirrorPath, string? GitBlobSha1 = null, long? Size = null)
 {
+    /// <summary>Who vouches for <see cref="Sha256"/> or <see cref="GitBlobSha1"/> (pinned unless filled in at pull time).</summary>
+    public DigestSource DigestSource { get; init; } = DigestSource.Pinned;
+
     /// <summary>The check the file must pass, or null when only the hub can tell (a HEAD on the file).</summary>
     public FileDigest? Digest =>
-        Sha256 is { } sha256 ? new FileDigest(DigestAlgorithm.Sha256, sha256.ToLowerInvariant(), Size)
-        : GitBlobSha1 is { } sha1 && Size is { } size ? new FileDigest(DigestAlgorithm.GitBlobSha1, sha1.ToLowerInvariant(), size)
+        Sha256 is { } sha256 ? new FileDigest(DigestAlgorithm.Sha256, sha256.ToLowerInvariant(), Size) { Source = DigestSource }
+        : GitBlobSha1 is { } sha1 && Size is { } size ? new FileDigest(DigestAlgorithm.GitBlobSha1, sha1.ToLowerInvariant(), size) { Source = DigestSource }
         : null;
 }

@@ -6,6 +6,9 @@ namespace EdgeNode.Models.Hub;
 /// <param name="Size">Expected size; required for <see cref="DigestAlgorithm.GitBlobSha1"/>, whose header holds it.</param>
 public sealed record FileDigest(DigestAlgorithm Algorithm, string Hex, long? Size)
 {
+    /// <summary>Who vouches for <see cref="Hex"/>.</summary>
+    public DigestSource Source { get; init; } = DigestSource.Pinned;
+
     /// <summary>"sha256" or "git blob sha1", for messages.</summary>
     public string AlgorithmName => Algorithm == DigestAlgorithm.Sha256 ? "sha256" : "git blob sha1";
 

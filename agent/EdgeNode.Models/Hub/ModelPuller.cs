@@ -9,8 +9,10 @@ namespace EdgeNode.Models.Hub;
 /// Fetches catalog models into a models folder: from the Hugging Face hub
 /// ({endpoint}/{repo}/resolve/{revision}/{path}), from pinned URLs, or from a local mirror folder.
 /// Every file lands as "name.partial" first, is checked against its sha256 and only then renamed into
-/// place, so a file under its final name is always complete and verified; an interrupted download
-/// resumes from the partial file with an HTTP Range request.
+/// place, so a file under its final name is always complete; an interrupted download resumes from the
+/// partial file with an HTTP Range request. A file is verified when the hash comes from outside the
+/// mirror (pinned in the catalog or a recipe, or the hub's); a mirror's copy of a file with no pinned
+/// hash is checked only against the mirror's own SHA256SUMS (or itself), and is reported unverified.
 /// </summary>
 public sealed class ModelPuller : IDisposable
 {
@@ -52,12 +54,12 @@ public sealed class ModelPuller : IDisposable
 
     /// <summary>
     /// For the CLI: pulls the catalog model <paramref name="name"/> with the settings from the environment
-    /// (<see cref="HubSettings.FromEnvironment"/>), blocking, and returns the model's folder.
+    /// (<see cref="HubSettings.FromEnvironment"/>), blocking.
     /// </summary>
-    public static string Pull(string name, string modelsDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    public static PulledModel Pull(string name, string modelsDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         using var puller = FromEnvironment();
-        return puller.PullAsync(name, modelsDirectory, progress, cancellationToken).GetAwaiter().GetResult().Directory;
+        return puller.PullAsync(name, modelsDirectory, progress, cancellationToken).GetAwaiter().GetResult();
     }
 
     /// <summary>Pulls the catalog model <paramref name="name"/> into <c>&lt;modelsDirectory&gt;/&lt;name&gt;/</c>.</summary>
@@ -139,8 +141,9 @@ public sealed class ModelPuller : IDisposable
                 var sums = Sha256Sums.Read(sumsPath);
                 for (var i = 0; i < files.Count; i++)
                 {
+                    // The mirror vouching for itself: enough to pull offline, not to call the file verified.
                     if (files[i].Sha256 is null && sums.TryGetValue(files[i].FileName, out var sha256))
-                        files[i] = files[i] with { Sha256 = sha256 };
+                        files[i] = files[i] with { Sha256 = sha256, DigestSource = DigestSource.Mirror };
                 }
             }
         }
@@ -174,9 +177,14 @@ public sealed class ModelPuller : IDisposable
                     $"{file.HubPath} is not in {repository} at {model.Revision} according to the hub's listing ({listing.Count} files); "
                     + "check the file list of the recipe");
             }
-            files[i] = file.Sha256 is not null
+            // The hub's hash replaces one the mirror gave for itself; a pinned one stays.
+            files[i] = file.Sha256 is not null && file.DigestSource == DigestSource.Pinned
                 ? file with { Size = entry.Size }
-                : file with { Sha256 = entry.LfsSha256, GitBlobSha1 = entry.LfsSha256 is null ? entry.BlobSha1 : null, Size = entry.Size };
+                : file with
+                {
+                    Sha256 = entry.LfsSha256, GitBlobSha1 = entry.LfsSha256 is null ? entry.BlobSha1 : null, Size = entry.Size,
+                    DigestSource = DigestSource.Hub,
+                };
         }
         return files;
     }
@@ -208,7 +216,7 @@ public sealed class ModelPuller : IDisposable
         var url = SourceUrl(model, file);
         var target = Path.Combine(directory, file.FileName);
         var expected = file.Digest
-            ?? new FileDigest(DigestAlgorithm.Sha256, await HubSha256Async(url, file, cancellationToken).ConfigureAwait(false), null);
+            ?? new FileDigest(DigestAlgorithm.Sha256, await HubSha256Async(url, file, cancellationToken).ConfigureAwait(false), null) { Source = DigestSource.Hub };
 
         if (await IsPresentAsync(target, expected, file.FileName, progress, cancellationToken).ConfigureAwait(false) is { } present)
             return present;
@@ -261,9 +269,10 @@ public sealed class ModelPuller : IDisposable
                 $"{file.FileName} of {model.Name} is not in the mirror: {source} does not exist ({HubSettings.MirrorVariable}={mirror})");
         }
         var target = Path.Combine(directory, file.FileName);
-        // Without any hash (a catalog file with none pinned) the mirror's copy is the reference: at least the copy is checked against it.
+        // Without any hash (a catalog file with none pinned) the mirror's copy is the reference: the copy is checked
+        // against it, which shows only that it is intact, so the file is reported unverified.
         var expected = file.Digest
-            ?? new FileDigest(DigestAlgorithm.Sha256, await Sha256OfFileAsync(source, cancellationToken).ConfigureAwait(false), null);
+            ?? new FileDigest(DigestAlgorithm.Sha256, await Sha256OfFileAsync(source, cancellationToken).ConfigureAwait(false), null) { Source = DigestSource.Mirror };
         if (await IsPresentAsync(target, expected, file.FileName, progress, cancellationToken).ConfigureAwait(false) is { } present)
             return present;
 
@@ -358,7 +367,7 @@ public sealed class ModelPuller : IDisposable
         return hash.Finish();
     }
 
-    /// <summary>Moves a verified partial file into place; a hash mismatch deletes it (resuming corrupt bytes would never help).</summary>
+    /// <summary>Moves a partial file that matched its hash into place; a hash mismatch deletes it (resuming corrupt bytes would never help).</summary>
     private static PulledFile Finish(
         string partial, string target, FileDigest expected, (string Sha256, string Checked) actual, PulledFileOrigin origin, string remedy)
     {
@@ -369,7 +378,7 @@ public sealed class ModelPuller : IDisposable
                 $"{expected.AlgorithmName} mismatch for {Path.GetFileName(target)}: expected {expected.Hex}, got {actual.Checked}; {remedy}");
         }
         File.Move(partial, target, overwrite: true);
-        return new PulledFile(target, actual.Sha256, new FileInfo(target).Length, origin);
+        return new PulledFile(target, actual.Sha256, new FileInfo(target).Length, origin, expected.Source);
     }
 
     private static async Task<PulledFile?> IsPresentAsync(
@@ -384,7 +393,7 @@ public sealed class ModelPuller : IDisposable
         if (!string.Equals(actual.Checked, expected.Hex, StringComparison.OrdinalIgnoreCase))
             return null;
         progress?.Report(new DownloadProgress(fileName, length, length, 0));
-        return new PulledFile(target, actual.Sha256, length, PulledFileOrigin.AlreadyPresent);
+        return new PulledFile(target, actual.Sha256, length, PulledFileOrigin.AlreadyPresent, expected.Source);
     }
 
     private static async Task<(string Sha256, string Checked)> HashFileAsync(string path, FileDigest digest, CancellationToken cancellationToken)

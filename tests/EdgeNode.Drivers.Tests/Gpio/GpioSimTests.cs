@@ -1,27 +1,18 @@
 using EdgeNode.Drivers.Gpio;
-using Xunit.Abstractions;
 
 namespace EdgeNode.Drivers.Tests.Gpio;
 
 /// <summary>
 /// The real ioctl path against the kernel's gpio-sim (configfs) when the machine has it and runs as
-/// root; the same checks run against the simulated chip everywhere else.
+/// root (skipped, and reported so, elsewhere); the same checks run against the simulated chip everywhere.
 /// </summary>
-public sealed class GpioSimTests(ITestOutputHelper output)
+public sealed class GpioSimTests
 {
-    private const string ConfigFs = "/sys/kernel/config/gpio-sim";
-
-    [Fact]
-    public void RealKernelGpioSim_RoundTripsValuesWhenAvailable()
+    [GpioSimFact]
+    public void RealKernelGpioSim_RoundTripsValues()
     {
-        if (!Directory.Exists(ConfigFs) || Environment.UserName != "root")
-        {
-            output.WriteLine($"gpio-sim not available here ({ConfigFs} missing or not root); the simulated chip tests cover the driver");
-            return;
-        }
-
         var name = $"edgenode-{Environment.ProcessId}";
-        var device = Path.Combine(ConfigFs, name);
+        var device = Path.Combine(GpioSimFactAttribute.ConfigFs, name);
         Directory.CreateDirectory(device);
         try
         {

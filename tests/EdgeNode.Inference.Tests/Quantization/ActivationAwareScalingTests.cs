@@ -30,7 +30,7 @@ public sealed class ActivationAwareScalingTests(QuantizedConversions conversions
         using var folded = conversions.Load(scaled, new ConversionOptions());
         var error = LogitComparison.Run(plain, folded, model);
         output.WriteLine($"{model} fp32 scaled vs plain: {error}");
-        Assert.True(error.MaxError < 1e-3, error.ToString());
+        Assert.True(error.MaxError < 3e-4, error.ToString());   // measured 1.1e-4 (llama2xs), 3.7e-5 (stories260K)
     }
 
     [Theory]

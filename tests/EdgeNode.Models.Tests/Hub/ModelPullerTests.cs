@@ -114,6 +114,7 @@ public sealed class ModelPullerTests : IDisposable
 
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(weights)), pulled.Files[0].Sha256);
         Assert.Equal(weights, File.ReadAllBytes(pulled.Files[0].Path));
+        Assert.Equal(DigestSource.Hub, pulled.Files[0].CheckedAgainst);
         var hubRequests = _server.Requests.Where(r => r.Port == _server.Endpoint.Port).ToList();
         var cdnRequests = _server.Requests.Where(r => r.Port != _server.Endpoint.Port).ToList();
         Assert.Contains(hubRequests, r => r.Method == "HEAD");
@@ -165,10 +166,33 @@ public sealed class ModelPullerTests : IDisposable
 
         Assert.Equal(files, pulled.Files.Select(f => Path.GetFileName(f.Path)));
         Assert.All(pulled.Files, f => Assert.Equal(PulledFileOrigin.CopiedFromMirror, f.Origin));
+        Assert.All(pulled.Files, f => Assert.Equal(DigestSource.Pinned, f.CheckedAgainst));   // the catalog pins every one
+        Assert.Empty(pulled.Unverified);
         foreach (var file in pulled.Files)
             Assert.Equal(file.Sha256, Sha256Of(file.Path));
         Assert.Contains(progress.Reports, r => r.IsComplete);
         Assert.Empty(_server.Requests);
+    }
+
+    [Fact]
+    public async Task A_mirror_copy_of_a_file_with_no_pinned_hash_is_unverified()
+    {
+        using var mirror = TestPaths.NewTempDirectory("mirror");
+        Directory.CreateDirectory(Path.Combine(mirror.Path, "lfs-model"));
+        File.WriteAllBytes(Path.Combine(mirror.Path, "lfs-model", "weights.bin"), _stories260K.AsSpan(0, 100_000).ToArray());
+        var model = new CatalogModel("lfs-model", "test", "someone/lfs-model", "v1",
+            [new CatalogFile("weights.bin", "weights.bin", null, null, "lfs-model/weights.bin")]);
+        using var puller = new ModelPuller(new HubSettings(new Uri("http://127.0.0.1:9"), MirrorDirectory: mirror.Path));
+
+        var pulled = await puller.PullAsync(model, _models.Path, null, CancellationToken.None);
+
+        // The copy matched the mirror's file, which is all that was checked.
+        Assert.Equal(DigestSource.Mirror, Assert.Single(pulled.Unverified).CheckedAgainst);
+        Assert.False(pulled.Files[0].Verified);
+
+        // A second pull finds the file in place, and it is still only as good as the mirror.
+        var again = await puller.PullAsync(model, _models.Path, null, CancellationToken.None);
+        Assert.Equal((PulledFileOrigin.AlreadyPresent, false), (again.Files[0].Origin, again.Files[0].Verified));
     }
 
     [Fact]

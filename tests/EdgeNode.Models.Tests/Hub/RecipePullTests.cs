@@ -176,6 +176,47 @@ public sealed class RecipePullTests : IDisposable
     }
 
     [Fact]
+    public async Task A_mirror_copy_checked_only_against_its_own_sha256sums_is_reported_unverified()
+    {
+        using var mirror = WriteMirror();
+        var sums = string.Join('\n', _content.Select(c => $"{Sha256(c.Value)}  {FileName(c.Key)}"));
+        File.WriteAllText(Path.Combine(mirror.Path, "tiny-recipe", Sha256Sums.FileName), sums + "\n");
+        using var puller = new ModelPuller(new HubSettings(new Uri("http://127.0.0.1:9"), MirrorDirectory: mirror.Path));
+
+        var pulled = await puller.PullAsync(_recipe, _models.Path, null, CancellationToken.None);
+
+        // The recipe pins no hash and the hub was not asked: only the mirror vouches for its files.
+        Assert.All(pulled.Files, f => Assert.Equal(DigestSource.Mirror, f.CheckedAgainst));
+        Assert.Equal(["config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors"], pulled.Unverified.Select(f => Path.GetFileName(f.Path)));
+    }
+
+    [Fact]
+    public async Task A_mirror_copy_checked_against_the_hubs_listing_is_verified()
+    {
+        using var mirror = WriteMirror();
+        using var puller = new ModelPuller(new HubSettings(_server.Endpoint, MirrorDirectory: mirror.Path));
+
+        var pulled = await puller.PullAsync(_recipe, _models.Path, null, CancellationToken.None);
+
+        Assert.All(pulled.Files, f => Assert.Equal((PulledFileOrigin.CopiedFromMirror, DigestSource.Hub), (f.Origin, f.CheckedAgainst)));
+        Assert.Empty(pulled.Unverified);
+    }
+
+    [Fact]
+    public async Task Once_the_hub_is_asked_its_hashes_replace_the_mirrors_own()
+    {
+        using var mirror = WriteMirror();
+        // SHA256SUMS lists only config.json, and wrongly: the hub is asked for the other files, and its hash wins.
+        File.WriteAllText(Path.Combine(mirror.Path, "tiny-recipe", Sha256Sums.FileName), $"{new string('0', 64)}  config.json\n");
+        using var puller = new ModelPuller(new HubSettings(_server.Endpoint, MirrorDirectory: mirror.Path));
+
+        var pulled = await puller.PullAsync(_recipe, _models.Path, null, CancellationToken.None);
+
+        Assert.All(pulled.Files, f => Assert.Equal(DigestSource.Hub, f.CheckedAgainst));
+        AssertLanded("config.json", "tokenizer.json", "tokenizer_config.json", "weights/model.safetensors");
+    }
+
+    [Fact]
     public async Task A_mirror_without_sha256sums_is_checked_against_the_hubs_listing()
     {
         using var mirror = WriteMirror();

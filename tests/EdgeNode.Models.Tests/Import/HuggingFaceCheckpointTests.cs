@@ -57,7 +57,7 @@ public sealed class HuggingFaceCheckpointTests
     }
 
     [Theory]
-    [InlineData("F16", 0.05)]
+    [InlineData("F16", 0.03)]     // measured 1.2e-2 (BF16 1.1e-1)
     [InlineData("BF16", 0.3)]
     public void Half_precision_checkpoints_widen_to_close_logits(string dtype, double maxLogitError)
     {
