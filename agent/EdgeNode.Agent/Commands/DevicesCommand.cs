@@ -18,7 +18,7 @@ public static class DevicesCommand
 
           --json             print one JSON object instead of the report
           --root DIR         probe another root, e.g. a board image mounted here (default /)
-          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, beside the binary, npm onnxruntime-node)
+          --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, then beside the binary)
 
         """;
 

@@ -9,7 +9,7 @@ namespace EdgeNode.Agent.Tests.Release;
 /// The linux-arm64 NativeAOT binary, cross-compiled by ci/publish-aot, run under qemu-user: what an ARM board runs.
 /// ONNX Runtime reads /proc/cpuinfo while it loads and, under qemu-user, would see this host's x86 one; a private
 /// mount namespace shows it an ARM board's instead. The arm64 libc, libstdc++ and libssl come from Debian multiarch
-/// (ci/install --cross), where qemu finds them without -L.
+/// (ci/install --test), where qemu finds them without -L.
 /// </summary>
 public sealed class Arm64BinaryTests : IDisposable
 {
