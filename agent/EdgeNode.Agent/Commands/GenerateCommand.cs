@@ -58,7 +58,7 @@ public static class GenerateCommand
         sampling.Validate();
 
         // The runtime first: a bad --ep or a missing ONNX Runtime fails before any conversion work.
-        using var runtime = new InferenceRuntime(inference);
+        var runtime = new InferenceRuntime(inference);
         var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
