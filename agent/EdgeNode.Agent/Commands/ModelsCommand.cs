@@ -21,12 +21,13 @@ public static partial class ModelsCommand
                   --chat-template F             the chat format recorded in manifest.json (default: the recipe's, else
                                                 the one tokenizer_config.json names)
           list
-          recipes [--memory SIZE]               recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
+          recipes [--memory SIZE] [--context N] recipes with repository, size and whether they fit this device (or SIZE, e.g. 4G)
+                                                with the KV cache at the context each would get (or at N)
           recipes --page NAME                   the generated markdown of docs/models/NAME.md (index: the recipe table)
           recipes --measured NAME --measurements DIR   recipe NAME's measured list from the run records in DIR (docs/measurements)
           pull NAME [--dir DIR]                 a catalog model or a recipe (EDGENODE_MODEL_MIRROR=folder pulls from a local mirror)
           synth --shape NAME --seed S --out DIR (shapes: stories15M, stories110M, tinyllama-1.1b, llama-3.2-1b)
-          synth --recipe NAME --seed S --out DIR --tokenizer F [--precision P] [--context N]
+          synth --recipe NAME --seed S --out DIR --tokenizer F [--precision P] [--context N]  (context default: the model's)
                                                 random weights at a recipe's shape, converted to slices (speed, memory)
           export-gguf <checkpoint> --out F.gguf [--tokenizer F] [--type f32|q8_0|q4_0]
           eval --model M --text FILE [--precision P[,P…]] [--window N] [--tokens N] [--json-out F]
