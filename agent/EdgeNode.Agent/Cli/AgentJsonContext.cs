@@ -17,6 +17,8 @@ public sealed class GenerateReport
     public required string Ep { get; init; }
     public int Threads { get; init; }
     public ulong Seed { get; init; }
+    /// <summary>Positions the conversation could hold (the context chosen or requested).</summary>
+    public int Context { get; init; }
     public double PeakRssMb { get; init; }
     public double RssMb { get; init; }
 

@@ -24,7 +24,9 @@ public static class GenerateCommand
           --repeat-penalty R repetition penalty, 1 = off (default 1.0)
           --seed S           random seed (default: from the clock; printed with --json)
           --stop TEXT        stop when TEXT appears
-          --context N        positions the conversation may hold (default: the model's)
+          --context N        positions the conversation may hold (default: the smallest of the model's context,
+                             EDGENODE_CONTEXT and what memory leaves for the KV cache; more than that is an error)
+          --memory SIZE      memory to plan the context for, e.g. 4G (default: what is free now)
           --json             print one JSON object instead of streaming text
 
         """ + ChatArguments.Help + ConversionArguments.Help + InferenceArguments.Help;

@@ -1,5 +1,4 @@
 using EdgeNode.Agent.Cli;
-using EdgeNode.Hardware;
 using EdgeNode.Models.Recipes;
 
 namespace EdgeNode.Agent.Commands;
@@ -8,8 +7,9 @@ namespace EdgeNode.Agent.Commands;
 public static partial class ModelsCommand
 {
     /// <summary>
-    /// The recipes, their size at the default variant, and whether that fits: alone on this device (or on one with
-    /// --memory bytes free), else the smallest pool of such devices whose heaviest node fits.
+    /// The recipes, their size at the default variant, and whether that fits with its KV cache: alone on this device (or
+    /// on one with --memory bytes free), else the smallest pool of such devices whose heaviest node fits. The context is
+    /// --context when given, else the smallest of the model's, EDGENODE_CONTEXT and what memory leaves for the KV cache.
     /// </summary>
     private static int Recipes(ArgumentReader args)
     {
@@ -17,32 +17,25 @@ public static partial class ModelsCommand
         var page = args.String("page");
         var measured = args.String("measured");
         var measurements = args.String("measurements");
+        var requested = args.Int("context", 0, 1);
         args.RejectUnknown();
         if (measured is not null)
             return MeasuredList(measured, measurements, memoryText ?? page);
         if (page is not null)
             return RecipePageBlock(page, memoryText);
-        long available;
-        string device;
-        if (memoryText is not null)
-        {
-            available = ParseSize(memoryText);
-            device = $"a device with {FormatBytes(available)} free";
-        }
-        else
-        {
-            available = HardwareProbe.Probe().Memory.AvailableBytes;
-            device = $"this device ({FormatBytes(available)} available)";
-        }
+        var available = DeviceContext.Available(memoryText);
+        var device = memoryText is not null ? $"a device with {FormatBytes(available)} free" : $"this device ({FormatBytes(available)} available)";
+        var setting = DeviceContext.Setting();
         Console.Out.WriteLine($"{"NAME",-16} {"REPOSITORY",-38} {"PARAMS",8} {"VARIANT",-8} {"WEIGHTS",10}  FIT ON {device.ToUpperInvariant()}");
         foreach (var recipe in RecipeCatalog.All)
         {
             var variant = recipe.DefaultVariant;
             var total = WeightFootprint.Of(recipe.Shape, variant).TotalBytes;
-            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(variant, total, available)}");
+            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(recipe.Shape, variant, total, available, setting, requested)}");
         }
-        Console.Out.WriteLine($"fit: weights × {RuntimeOverhead} (runtime, KV cache and activations) against free memory; a pool counts its heaviest node. "
-            + "'edgenode models pull NAME' fetches one.");
+        Console.Out.WriteLine($"fit: weights × {ContextBudget.RuntimeOverhead.ToString(System.Globalization.CultureInfo.InvariantCulture)} (runtime, activations) + float32 KV cache at the context, against free memory; "
+            + $"context: {(requested > 0 ? $"--context {requested}" : $"the smallest of the model's, {DeviceContext.SettingVariable} and what memory leaves, at least {ContextBudget.MinimumContext}")}; "
+            + "a pool counts its heaviest node. 'edgenode models pull NAME' fetches one.");
         return 0;
     }
 
@@ -81,31 +74,28 @@ public static partial class ModelsCommand
         return 0;
     }
 
-    // Weights are most of a node's memory; the rest (ONNX Runtime's arenas, the KV cache at a few thousand positions,
-    // activations) is taken as a fifth on top.
-    private const double RuntimeOverhead = 1.2;
-
-    private static string Fit(RecipeVariant variant, long totalBytes, long available)
+    /// <summary>The fit cell of one recipe: alone, or the smallest pool whose every node holds its weights and its layers' KV cache.</summary>
+    internal static string Fit(RecipeShape shape, RecipeVariant variant, long totalBytes, long available, int? setting, int requested)
     {
-        if (totalBytes * RuntimeOverhead <= available)
-            return "fits alone";
+        if (requested > shape.MaxContext)
+            return $"--context {requested} is above its {shape.MaxContext}";
+        var kvPerLayer = ContextBudget.KvBytesPerPositionOf(1, shape.KvHeads, shape.HeadSize);
+        var alone = ContextBudget.Choose(shape.MaxContext, setting, available, totalBytes, kvPerLayer * shape.Layers);
+        if (Enough(alone.MemoryLimit, alone.Positions, shape.MaxContext, requested))
+            return $"fits alone, context {(requested > 0 ? requested : alone.Positions)}";
         foreach (var plan in variant.PoolPlans.Where(p => p.Nodes > 1).OrderBy(p => p.Nodes))
         {
-            if (plan.MaxNodeBytes * RuntimeOverhead <= available)
-                return $"pool of {plan.Nodes} (largest slice {FormatBytes(plan.MaxNodeBytes)})";
+            // The pool's context is the one its tightest node allows.
+            var memory = plan.Slices.Min(s => ContextBudget.MemoryLimitOf(available, s.WeightBytes, kvPerLayer * (s.EndLayer - s.FirstLayer)));
+            var positions = Math.Min(shape.MaxContext, Math.Min(setting ?? int.MaxValue, memory));
+            if (Enough(memory, positions, shape.MaxContext, requested))
+                return $"pool of {plan.Nodes} (largest slice {FormatBytes(plan.MaxNodeBytes)}), context {(requested > 0 ? requested : positions)}";
         }
         var largest = variant.PoolPlans.MaxBy(p => p.Nodes);
         return largest is null ? "does not fit" : $"more than {largest.Nodes} such nodes";
-    }
 
-    private static long ParseSize(string text)
-    {
-        var t = text.Trim().ToUpperInvariant().TrimEnd('B');
-        var multiplier = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1L;
-        var number = multiplier == 1 ? t : t[..^1];
-        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0
-            ? (long)(value * multiplier)
-            : throw new UsageException($"--memory '{text}' is not a size like 512M, 4G or 4294967296");
+        static bool Enough(int memoryLimit, int positions, int modelLimit, int requested) =>
+            requested > 0 ? requested <= memoryLimit : positions >= Math.Min(ContextBudget.MinimumContext, modelLimit);
     }
 
     private static string FormatBytes(long bytes) => bytes >= 1L << 30

@@ -36,7 +36,8 @@ public static partial class ModelsCommand
             ?? throw new UsageException($"unknown recipe '{recipeName}'; known: {string.Join(", ", RecipeCatalog.Names)}");
         var seed = args.ULong("seed") ?? throw new UsageException("edgenode models synth needs --seed S (the same seed gives the same weights)");
         var outDir = args.Required("out", "DIR");
-        var context = args.Int("context", Math.Min(2048, recipe.Shape.MaxContext), 16, recipe.Shape.MaxContext);
+        // The model's real context by default, so what runs on it meets the same context limits as the real weights.
+        var context = args.Int("context", recipe.Shape.MaxContext, 16, recipe.Shape.MaxContext);
         var tokenizer = args.String("tokenizer") ?? throw new UsageException(
             $"edgenode models synth --recipe {recipe.Name} needs --tokenizer F: a tokenizer.json or tokenizer.bin of at most {recipe.Shape.VocabSize} tokens (the family's own, or any smaller one)");
         var (conversion, _) = ConversionArguments.Read(args);

@@ -35,6 +35,7 @@ public static partial class ModelsCommand
 
         recipes:
           --memory SIZE      whether each recipe fits SIZE (e.g. 4G) instead of this device's memory
+          --context N        count the KV cache at N positions (default: the context each recipe would get)
           --page NAME        print the generated markdown of docs/models/NAME.md
           --measured NAME    print recipe NAME's measured list, computed from the run records (needs --measurements)
           --measurements DIR the folder of run records (docs/measurements)
@@ -48,7 +49,7 @@ public static partial class ModelsCommand
           --seed S           the same seed gives the same weights (required)
           --out DIR          where the slices go (required)
           --tokenizer F      tokenizer (with --shape, default: EDGENODE_LLAMA2_TOKENIZER, else llama2-tokenizer/ in the mirror or $EDGENODE_HOME/models)
-          --context N        with --recipe: positions the slices hold (default: 2048, at most the recipe's)
+          --context N        with --recipe: positions the slices hold (default: the recipe's context)
 
         export-gguf:
           --out F.gguf       the GGUF file to write (required)

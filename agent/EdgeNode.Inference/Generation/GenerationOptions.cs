@@ -19,7 +19,10 @@ public sealed record GenerationOptions
     /// <summary>Ids that also end generation, besides the tokenizer's end-of-text (a chat format's end of turn).</summary>
     public IReadOnlySet<int> StopTokens { get; init; } = new HashSet<int>();
 
-    /// <summary>Positions the conversation may hold (prompt + generated); 0 = the model's context length.</summary>
+    /// <summary>
+    /// Positions the conversation may hold (prompt + generated); 0 = the model's context length. Above the model's
+    /// context is an error, not a silent cut.
+    /// </summary>
     public int ContextLength { get; init; }
 }
 

@@ -25,7 +25,10 @@ public sealed class TextGenerator
             throw new ArgumentException("the prompt has no tokens (it must at least hold BOS)", nameof(promptTokens));
         if (options.MaxTokens < 0)
             throw new ArgumentException($"--max-tokens {options.MaxTokens} must be >= 0");
-        var capacity = options.ContextLength > 0 ? Math.Min(options.ContextLength, _model.Config.MaxSeqLen) : _model.Config.MaxSeqLen;
+        if (options.ContextLength > _model.Config.MaxSeqLen)
+            throw new ArgumentException($"a context of {options.ContextLength} positions is above the model's {_model.Config.MaxSeqLen}; use --context {_model.Config.MaxSeqLen} or less");
+        // The caches grow as the conversation does, so a long context costs memory only once it is used.
+        var capacity = options.ContextLength > 0 ? options.ContextLength : _model.Config.MaxSeqLen;
         if (promptTokens.Length > capacity)
             throw new ArgumentException($"the prompt is {promptTokens.Length} tokens, longer than the context of {capacity}");
 
@@ -33,7 +36,7 @@ public sealed class TextGenerator
         using var state = _model.CreateState(capacity);
         var text = _model.Tokenizer.CreateDecoder(promptTokens[^1]);
         var stopTokens = _model.Tokenizer.StopTokens;
-        var generated = new List<int>(Math.Min(options.MaxTokens, capacity));
+        var generated = new List<int>(Math.Min(options.MaxTokens, Math.Min(capacity, 4096)));
         var history = new List<int>(promptTokens);
         // The caller is shown exactly what the result's Text holds, never a stop text or a part of one.
         var output = new System.Text.StringBuilder();

@@ -6,61 +6,99 @@ using Microsoft.ML.OnnxRuntime;
 namespace EdgeNode.Inference.Sessions;
 
 /// <summary>
-/// The key/value cache of one conversation for layers [FirstLayer, EndLayer) of a model. Each layer's
-/// keys and values live in one preallocated native buffer [1, kv_heads, capacity, head_size] that is
-/// bound as both past and present of GroupQueryAttention, so a step writes its new positions in place
-/// and nothing is copied per token. Truncating only moves <see cref="Length"/>: positions past it are
-/// overwritten by the next run.
+/// The key/value cache of one conversation for layers [FirstLayer, EndLayer) of a model. Each layer's keys and
+/// values live in one native buffer [1, kv_heads, allocated, head_size] that is bound as both past and present of
+/// GroupQueryAttention, so a step writes its new positions in place and nothing is copied per token.
+/// <para>
+/// The buffers start small and grow as the conversation does, up to <see cref="Capacity"/> (the context): a model
+/// whose context is 128K positions would otherwise take gigabytes before its first token. Growth doubles the
+/// allocation and copies the filled positions once, so its cost is amortised over the tokens that filled them;
+/// sessions bound to the old buffers see <see cref="Generation"/> change and rebind. Truncating only moves
+/// <see cref="Length"/>: positions past it are overwritten by the next run.
+/// </para>
+/// <para>
+/// Budgets count <see cref="Bytes"/>, the memory at full capacity, so a conversation admitted under a budget can
+/// always reach its context; <see cref="AllocatedBytes"/> is what is held now. Disposing unbinds the cache from every
+/// session that had it bound, so no session keeps tensors over freed memory.
+/// </para>
 /// </summary>
 public sealed class KvCache : IDisposable
 {
-    private readonly NativeBuffer<float>[] _keys;
-    private readonly NativeBuffer<float>[] _values;
-    private readonly OrtValue[] _keyValues;
-    private readonly OrtValue[] _valueValues;
-    private int _length;
+    /// <summary>Positions allocated up front: a short chat never grows, a long one doubles a handful of times.</summary>
+    public const int InitialPositions = 256;
 
-    public KvCache(LlamaConfig config, int firstLayer, int endLayer, int capacity)
+    private readonly int _kvHeads;
+    private readonly int _headSize;
+    private readonly NativeBuffer<float>?[] _keys;
+    private readonly NativeBuffer<float>?[] _values;
+    private readonly OrtValue?[] _keyValues;
+    private readonly OrtValue?[] _valueValues;
+    private readonly List<SliceSession> _boundTo = [];
+    private readonly object _gate = new();
+    private int _length;
+    private bool _disposed;
+
+    /// <param name="capacity">Positions the cache may hold (the conversation's context): 1..the model's context length.</param>
+    /// <param name="initialPositions">Positions to allocate now (at most <paramref name="capacity"/>); 0 = <see cref="InitialPositions"/>.</param>
+    public KvCache(LlamaConfig config, int firstLayer, int endLayer, int capacity, int initialPositions = 0)
     {
+        ArgumentNullException.ThrowIfNull(config);
         if (capacity <= 0 || capacity > config.MaxSeqLen)
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"cache capacity must be 1..{config.MaxSeqLen} (the model's context length)");
+        if (firstLayer < 0 || endLayer <= firstLayer || endLayer > config.Layers)
+            throw new ArgumentOutOfRangeException(nameof(endLayer), $"layers [{firstLayer},{endLayer}) are not a range of the model's {config.Layers}");
+        ArgumentOutOfRangeException.ThrowIfNegative(initialPositions);
         FirstLayer = firstLayer;
         EndLayer = endLayer;
         Capacity = capacity;
+        _kvHeads = config.KvHeads;
+        _headSize = AttentionLayout.CacheHeadSize(config);
         var layers = endLayer - firstLayer;
-        var headSize = AttentionLayout.CacheHeadSize(config);
-        long[] shape = [1, config.KvHeads, capacity, headSize];
-        var elements = (long)config.KvHeads * capacity * headSize;
-        _keys = new NativeBuffer<float>[layers];
-        _values = new NativeBuffer<float>[layers];
-        _keyValues = new OrtValue[layers];
-        _valueValues = new OrtValue[layers];
-        for (var i = 0; i < layers; i++)
-        {
-            _keys[i] = new NativeBuffer<float>(elements);
-            _values[i] = new NativeBuffer<float>(elements);
-            _keyValues[i] = NativeTensor.Over(_keys[i], shape);
-            _valueValues[i] = NativeTensor.Over(_values[i], shape);
-        }
-        Bytes = 2L * layers * elements * sizeof(float);
+        _keys = new NativeBuffer<float>?[layers];
+        _values = new NativeBuffer<float>?[layers];
+        _keyValues = new OrtValue?[layers];
+        _valueValues = new OrtValue?[layers];
+        BytesPerPosition = BytesPerPositionOf(config, layers);
+        Bytes = BytesPerPosition * capacity;
+        Allocate(Math.Min(capacity, initialPositions > 0 ? initialPositions : InitialPositions), copyLength: 0);
+    }
+
+    /// <summary>Native bytes one position takes in <paramref name="layers"/> layers: keys and values, float32, heads as the kernel stores them.</summary>
+    public static long BytesPerPositionOf(LlamaConfig config, int layers)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Models.Recipes.ContextBudget.KvBytesPerPositionOf(layers, config.KvHeads, config.HeadSize);
     }
 
     public int FirstLayer { get; }
     public int EndLayer { get; }
 
-    /// <summary>Positions this cache can hold.</summary>
+    /// <summary>Positions this cache may hold: the conversation's context.</summary>
     public int Capacity { get; }
+
+    /// <summary>Positions the buffers hold now; grows toward <see cref="Capacity"/>.</summary>
+    public int AllocatedPositions { get; private set; }
 
     /// <summary>Positions filled so far.</summary>
     public int Length => _length;
 
-    /// <summary>Native memory held by this cache.</summary>
+    public long BytesPerPosition { get; }
+
+    /// <summary>Native memory at full <see cref="Capacity"/>: what a memory budget reserves for this cache.</summary>
     public long Bytes { get; }
 
-    public OrtValue Keys(int layer) => _keyValues[layer - FirstLayer];
-    public OrtValue Values(int layer) => _valueValues[layer - FirstLayer];
+    /// <summary>Native memory held now (0 once disposed).</summary>
+    public long AllocatedBytes => _disposed ? 0 : BytesPerPosition * AllocatedPositions;
 
-    /// <summary>Forgets every position from <paramref name="length"/> on (rejected draft tokens, a replay after failover).</summary>
+    /// <summary>Changes whenever the buffers are replaced: a session bound to an older generation rebinds.</summary>
+    public int Generation { get; private set; }
+
+    public bool IsDisposed => _disposed;
+
+    public OrtValue Keys(int layer) => _keyValues[layer - FirstLayer] ?? throw new ObjectDisposedException(nameof(KvCache));
+    public OrtValue Values(int layer) => _valueValues[layer - FirstLayer] ?? throw new ObjectDisposedException(nameof(KvCache));
+
+    /// <summary>Forgets every position from <paramref name="length"/> on (rejected draft tokens, a replay after failover, a failed run).</summary>
     public void Truncate(int length)
     {
         if (length < 0 || length > _length)
@@ -68,18 +106,104 @@ public sealed class KvCache : IDisposable
         _length = length;
     }
 
+    /// <summary>
+    /// Makes room for <paramref name="positions"/> positions in all: nothing when they are already allocated, else the
+    /// allocation doubles (or jumps to what is needed) up to <see cref="Capacity"/>, and the filled positions are copied
+    /// once. Throws <see cref="ContextFullException"/> past the capacity.
+    /// </summary>
+    public void EnsureAllocated(int positions)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (positions <= AllocatedPositions)
+            return;
+        if (positions > Capacity)
+            throw new ContextFullException(Capacity, _length, positions - _length);
+        var grown = (int)Math.Min(Capacity, Math.Max((long)positions, 2L * AllocatedPositions));
+        Allocate(grown, _length);
+    }
+
     /// <summary>Called by the slice after a run that appended <paramref name="positions"/> positions.</summary>
     internal void Advance(int positions) => _length += positions;
 
+    /// <summary>A session bound this cache's buffers; it is told to unbind when the cache goes away.</summary>
+    internal void AddBinding(SliceSession session)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_boundTo.Contains(session))
+                _boundTo.Add(session);
+        }
+    }
+
+    internal void RemoveBinding(SliceSession session)
+    {
+        lock (_gate) _boundTo.Remove(session);
+    }
+
+    /// <summary>Sessions that hold this cache bound (for tests of the unbinding).</summary>
+    internal int BindingCount
+    {
+        get { lock (_gate) return _boundTo.Count; }
+    }
+
+    private void Allocate(int positions, int copyLength)
+    {
+        long[] shape = [1, _kvHeads, positions, _headSize];
+        var elements = (long)_kvHeads * positions * _headSize;
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            _keys[i] = Replace(_keys[i], elements, copyLength, positions);
+            _values[i] = Replace(_values[i], elements, copyLength, positions);
+            _keyValues[i]?.Dispose();
+            _valueValues[i]?.Dispose();
+            _keyValues[i] = NativeTensor.Over(_keys[i]!, shape);
+            _valueValues[i] = NativeTensor.Over(_values[i]!, shape);
+        }
+        AllocatedPositions = positions;
+        Generation++;
+    }
+
+    /// <summary>A buffer for <paramref name="positions"/> positions per head holding the first <paramref name="copyLength"/> of <paramref name="old"/>.</summary>
+    private NativeBuffer<float> Replace(NativeBuffer<float>? old, long elements, int copyLength, int positions)
+    {
+        var buffer = new NativeBuffer<float>(elements);
+        if (old is not null)
+        {
+            // BNSH: each head's positions are contiguous, so a head's filled rows move as one block to its new stride.
+            var oldStride = (long)AllocatedPositions * _headSize;
+            var newStride = (long)positions * _headSize;
+            var rowFloats = copyLength * _headSize;
+            for (var h = 0; h < _kvHeads; h++)
+                old.Slice(h * oldStride, rowFloats).CopyTo(buffer.Slice(h * newStride, rowFloats));
+            old.Dispose();
+        }
+        return buffer;
+    }
+
     public void Dispose()
     {
+        SliceSession[] sessions;
+        lock (_gate)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            sessions = [.. _boundTo];
+            _boundTo.Clear();
+        }
+        // Sessions drop their bindings before the memory under them is freed.
+        foreach (var session in sessions)
+            session.Unbind(this);
         // The tensors only point into the buffers: they go first.
         for (var i = 0; i < _keys.Length; i++)
         {
-            _keyValues[i].Dispose();
-            _valueValues[i].Dispose();
-            _keys[i].Dispose();
-            _values[i].Dispose();
+            _keyValues[i]?.Dispose();
+            _valueValues[i]?.Dispose();
+            _keys[i]?.Dispose();
+            _values[i]?.Dispose();
+            _keyValues[i] = _valueValues[i] = null;
+            _keys[i] = _values[i] = null;
         }
     }
 }

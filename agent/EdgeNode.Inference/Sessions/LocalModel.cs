@@ -8,12 +8,22 @@ namespace EdgeNode.Inference.Sessions;
 /// <summary>
 /// A converted model folder run whole in this process (local solo): the embed slice, its layer slices
 /// in order and the head slice, with hidden states handed from one to the next in memory.
+/// <para>
+/// Threading: any number of conversations (<see cref="ConversationState"/>), one <see cref="Forward"/> at a time.
+/// The slices' buffers are shared by every conversation and the logits a call returns live in the head slice's
+/// output until the next call, so a call that overlaps another (from another thread) is refused with an
+/// <see cref="InvalidOperationException"/>; a server takes turns (or loads one model per worker).
+/// A call that fails partway through the chain rolls every cache of the conversation back to the length it had
+/// before the call, so the conversation stays consistent and can go on or be retried.
+/// </para>
 /// </summary>
 public sealed class LocalModel : IDisposable
 {
     private readonly SliceSession _embed;
     private readonly SliceSession[] _layers;
     private readonly SliceSession _head;
+    // 1 while a Forward is in progress: overlapping calls are refused, not queued.
+    private int _running;
 
     private LocalModel(string folder, ModelManifest manifest, LlamaConfig config, ITextTokenizer tokenizer, SliceSession embed, SliceSession[] layers, SliceSession head)
     {
@@ -76,8 +86,28 @@ public sealed class LocalModel : IDisposable
         }
     }
 
-    /// <summary>A fresh conversation state able to hold <paramref name="capacity"/> positions.</summary>
-    public ConversationState CreateState(int capacity) => new(_layers.Select(l => l.CreateCache(capacity)).ToArray());
+    /// <summary>
+    /// A fresh conversation state that may hold <paramref name="capacity"/> positions (its context). Memory is
+    /// allocated as the conversation fills it; <see cref="ConversationState.Bytes"/> is what it takes when full.
+    /// </summary>
+    public ConversationState CreateState(int capacity)
+    {
+        var caches = new KvCache[_layers.Length];
+        try
+        {
+            for (var i = 0; i < caches.Length; i++)
+                caches[i] = _layers[i].CreateCache(capacity);
+        }
+        catch
+        {
+            foreach (var c in caches) c?.Dispose();
+            throw;
+        }
+        return new ConversationState(caches);
+    }
+
+    /// <summary>Native bytes one position of a conversation takes across every layer (keys and values).</summary>
+    public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, Config.Layers);
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to the conversation and returns logits: for the last position only
@@ -86,12 +116,37 @@ public sealed class LocalModel : IDisposable
     /// </summary>
     public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ConversationState state, bool allPositions = false)
     {
-        var hidden = _embed.RunTokens(tokens, null);
-        for (var i = 0; i < _layers.Length; i++)
-            hidden = _layers[i].RunHidden(hidden, state.Caches[i]);
-        if (!allPositions && tokens.Length > 1)
-            hidden = hidden[^Config.Dim..];
-        return _head.RunHidden(hidden, null);
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Caches.Length != _layers.Length)
+            throw new ArgumentException($"the conversation has {state.Caches.Length} caches, the model {_layers.Length} layer slices", nameof(state));
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException(
+                $"{Folder} is already running a step: a model runs one Forward at a time; run conversations in turn (or load one model per thread)");
+        var start = state.Length;
+        try
+        {
+            var hidden = _embed.RunTokens(tokens, null);
+            for (var i = 0; i < _layers.Length; i++)
+                hidden = _layers[i].RunHidden(hidden, state.Caches[i]);
+            if (!allPositions && tokens.Length > 1)
+                hidden = hidden[^Config.Dim..];
+            return _head.RunHidden(hidden, null);
+        }
+        catch
+        {
+            // The slices before the failing one have appended the new positions: take them back, so every cache
+            // of the conversation ends where it started.
+            foreach (var cache in state.Caches)
+            {
+                if (!cache.IsDisposed && cache.Length > start)
+                    cache.Truncate(start);
+            }
+            throw;
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
     }
 
     public void Dispose()
@@ -111,9 +166,14 @@ public sealed class ConversationState : IDisposable
 
     public int Length => Caches.Length == 0 ? 0 : Caches[0].Length;
 
+    /// <summary>Positions the conversation may hold (its context).</summary>
     public int Capacity => Caches.Length == 0 ? 0 : Caches[0].Capacity;
 
+    /// <summary>Native memory the caches take when full: what a budget reserves.</summary>
     public long Bytes => Caches.Sum(c => c.Bytes);
+
+    /// <summary>Native memory the caches hold now (they grow as the conversation does).</summary>
+    public long AllocatedBytes => Caches.Sum(c => c.AllocatedBytes);
 
     /// <summary>Drops every position from <paramref name="length"/> on, without recomputing anything.</summary>
     public void Truncate(int length)

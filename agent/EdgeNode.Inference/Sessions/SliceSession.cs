@@ -11,7 +11,14 @@ namespace EdgeNode.Inference.Sessions;
 /// combination). A call runs any number of new positions at once: a whole prompt, one decode step, or
 /// k+1 positions to verify k draft tokens. The KV cache is passed per call, so one session serves many
 /// conversations. Inputs and outputs live in native buffers bound once through IoBinding and rebound
-/// only when the number of positions or the cache changes: a decode step allocates nothing.
+/// only when the number of positions or the cache (or its allocation) changes: a decode step allocates nothing.
+/// <para>
+/// Threading: one run at a time per session. The input, output and binding are the session's own, so a second
+/// run started while one is in progress (from another thread) is refused with an
+/// <see cref="InvalidOperationException"/> instead of overwriting the first one's buffers; callers that share a
+/// session across threads take turns. The span a run returns stays valid until the session's next run. Any thread
+/// may dispose a cache: the cache unbinds itself from this session first (waiting for a run in progress to end).
+/// </para>
 /// </summary>
 public sealed class SliceSession : IDisposable
 {
@@ -30,6 +37,11 @@ public sealed class SliceSession : IDisposable
     private OrtValue? _outputValue;
     private int _boundPositions = -1;
     private KvCache? _boundCache;
+    private int _boundGeneration;
+    // 1 while a run is in progress: overlapping runs are refused, not queued.
+    private int _running;
+    // Guards the binding against a cache unbinding itself from another thread.
+    private readonly object _bindingGate = new();
 
     public SliceSession(InferenceRuntime runtime, string onnxPath, SliceSpec spec, LlamaConfig config)
     {
@@ -42,8 +54,7 @@ public sealed class SliceSession : IDisposable
         {
             _seqLensKValue = NativeTensor.Over(_seqLensK, 1);
             _totalLengthValue = NativeTensor.Over(_totalLength);
-            _binding.BindInput(SliceTensorNames.SeqLensK, _seqLensKValue);
-            _binding.BindInput(SliceTensorNames.TotalSequenceLength, _totalLengthValue);
+            BindSequenceLengths();
         }
     }
 
@@ -52,7 +63,7 @@ public sealed class SliceSession : IDisposable
     /// <summary>Floats per position in the output: vocab size for a slice with the head, else dim.</summary>
     public int OutputWidth => Spec.Head ? _config.VocabSize : _config.Dim;
 
-    /// <summary>A cache sized for this slice's layers.</summary>
+    /// <summary>A cache for this slice's layers that may hold <paramref name="capacity"/> positions (allocated as they fill).</summary>
     public KvCache CreateCache(int capacity) => new(_config, Spec.FirstLayer, Spec.EndLayer, capacity);
 
     /// <summary>Runs token ids through a slice that starts with the embedding.</summary>
@@ -61,15 +72,27 @@ public sealed class SliceSession : IDisposable
         if (!Spec.Embed)
             throw new InvalidOperationException("this slice takes hidden states, not token ids");
         var positions = tokens.Length;
-        PrepareBuffers(positions);
-        var ids = _ids!.Span;
         for (var i = 0; i < positions; i++)
         {
             if ((uint)tokens[i] >= (uint)_config.VocabSize)
                 throw new ArgumentOutOfRangeException(nameof(tokens), tokens[i], $"token id outside the vocabulary 0..{_config.VocabSize - 1}");
-            ids[i] = tokens[i];
         }
-        return Execute(positions, cache);
+        Enter();
+        try
+        {
+            lock (_bindingGate)
+            {
+                PrepareBuffers(positions);
+                var ids = _ids!.Span;
+                for (var i = 0; i < positions; i++)
+                    ids[i] = tokens[i];
+                return Execute(positions, cache);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
     }
 
     /// <summary>Runs hidden states [positions][dim] through a slice that does not start with the embedding.</summary>
@@ -80,9 +103,52 @@ public sealed class SliceSession : IDisposable
         if (hidden.Length == 0 || hidden.Length % _config.Dim != 0)
             throw new ArgumentException($"hidden states must be whole rows of {_config.Dim} floats, got {hidden.Length}", nameof(hidden));
         var positions = hidden.Length / _config.Dim;
-        PrepareBuffers(positions);
-        hidden.CopyTo(_hidden!.Span);
-        return Execute(positions, cache);
+        Enter();
+        try
+        {
+            lock (_bindingGate)
+            {
+                PrepareBuffers(positions);
+                hidden.CopyTo(_hidden!.Span);
+                return Execute(positions, cache);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException(
+                $"slice {Spec.FileName} is already running: a session runs one call at a time; run conversations on it in turn (or open one session per thread)");
+    }
+
+    /// <summary>Drops the binding of <paramref name="cache"/>'s buffers; called by the cache when it is disposed.</summary>
+    internal void Unbind(KvCache cache)
+    {
+        lock (_bindingGate)
+        {
+            if (!ReferenceEquals(cache, _boundCache))
+                return;
+            // IoBinding has no per-name unbind: clear everything and bind what stays (the input and output are
+            // rebound on the next run).
+            _binding.ClearBoundInputs();
+            _binding.ClearBoundOutputs();
+            BindSequenceLengths();
+            _boundCache = null;
+            _boundPositions = -1;
+        }
+    }
+
+    private void BindSequenceLengths()
+    {
+        if (_seqLensKValue is null || _totalLengthValue is null)
+            return;
+        _binding.BindInput(SliceTensorNames.SeqLensK, _seqLensKValue);
+        _binding.BindInput(SliceTensorNames.TotalSequenceLength, _totalLengthValue);
     }
 
     private ReadOnlySpan<float> Execute(int positions, KvCache? cache)
@@ -91,15 +157,25 @@ public sealed class SliceSession : IDisposable
         {
             if (cache is null)
                 throw new ArgumentNullException(nameof(cache), "a slice with layers needs a KV cache");
+            ObjectDisposedException.ThrowIf(cache.IsDisposed, cache);
             if (cache.FirstLayer != Spec.FirstLayer || cache.EndLayer != Spec.EndLayer)
                 throw new ArgumentException($"cache holds layers [{cache.FirstLayer},{cache.EndLayer}) but this slice runs [{Spec.FirstLayer},{Spec.EndLayer})", nameof(cache));
             var total = cache.Length + positions;
             if (total > cache.Capacity)
                 throw new ContextFullException(cache.Capacity, cache.Length, positions);
+            cache.EnsureAllocated(total);
             _seqLensK.Span[0] = total - 1;
             _totalLength.Span[0] = total;
-            if (!ReferenceEquals(cache, _boundCache))
+            if (!ReferenceEquals(cache, _boundCache) || cache.Generation != _boundGeneration)
             {
+                if (!ReferenceEquals(cache, _boundCache))
+                {
+                    cache.AddBinding(this);
+                    _boundCache?.RemoveBinding(this);
+                }
+                // Set before binding: if binding fails halfway, the next run binds again.
+                _boundCache = cache;
+                _boundGeneration = cache.Generation - 1;
                 for (var layer = Spec.FirstLayer; layer < Spec.EndLayer; layer++)
                 {
                     _binding.BindInput(SliceTensorNames.PastKey(layer), cache.Keys(layer));
@@ -107,7 +183,7 @@ public sealed class SliceSession : IDisposable
                     _binding.BindOutput(SliceTensorNames.PresentKey(layer), cache.Keys(layer));
                     _binding.BindOutput(SliceTensorNames.PresentValue(layer), cache.Values(layer));
                 }
-                _boundCache = cache;
+                _boundGeneration = cache.Generation;
             }
         }
         _session.RunWithBinding(_runOptions, _binding);
@@ -159,6 +235,11 @@ public sealed class SliceSession : IDisposable
 
     public void Dispose()
     {
+        lock (_bindingGate)
+        {
+            _boundCache?.RemoveBinding(this);
+            _boundCache = null;
+        }
         _binding.Dispose();
         _session.Dispose();
         _runOptions.Dispose();

@@ -1,0 +1,55 @@
+using EdgeNode.Models.Recipes;
+
+namespace EdgeNode.Models.Tests.Recipes;
+
+public sealed class ContextBudgetTests
+{
+    // Llama-3.2-1B: 16 layers, 8 KV heads of 64: 64 KiB of float32 keys and values per position.
+    private static readonly long s_llamaKv = ContextBudget.KvBytesPerPositionOf(16, 8, 64);
+
+    [Fact]
+    public void KvPerPositionCountsKeysValuesAndPaddedHeads()
+    {
+        Assert.Equal(64 * 1024, s_llamaKv);
+        // stories260K's heads of 8 are stored padded to 16.
+        Assert.Equal(2L * 5 * 4 * 16 * 4, ContextBudget.KvBytesPerPositionOf(5, 4, 8));
+    }
+
+    [Fact]
+    public void MemoryDecidesWhenItIsTheTightestLimit()
+    {
+        var weights = 1L << 30;
+        var budget = ContextBudget.Choose(131072, null, 4L << 30, weights, s_llamaKv);
+        var left = (4L << 30) - (long)Math.Ceiling(weights * ContextBudget.RuntimeOverhead);
+        Assert.Equal(left / s_llamaKv / ContextBudget.Granularity * ContextBudget.Granularity, budget.Positions);
+        Assert.Equal("memory", budget.DecidedBy);
+        Assert.True(budget.KvBytes + weights * ContextBudget.RuntimeOverhead <= 4L << 30);
+        Assert.True(budget.Fits);
+    }
+
+    [Fact]
+    public void TheSettingAndTheModelCapTheContext()
+    {
+        Assert.Equal(8192, ContextBudget.Choose(131072, 8192, 64L << 30, 1L << 30, s_llamaKv).Positions);
+        Assert.Equal(2048, ContextBudget.Choose(2048, null, 64L << 30, 1L << 30, s_llamaKv).Positions);
+    }
+
+    [Fact]
+    public void ARequestAboveALimitIsAnErrorNamingIt()
+    {
+        var budget = ContextBudget.Choose(40960, null, 4L << 30, 1L << 30, 224 * 1024);
+        var model = Assert.Throws<ContextTooLargeException>(() => budget.Request(50000));
+        Assert.Contains("model's context of 40960", model.Message, StringComparison.Ordinal);
+        var memory = Assert.Throws<ContextTooLargeException>(() => budget.Request(budget.MemoryLimit + 1));
+        Assert.Contains($"memory allows --context {budget.MemoryLimit} or less", memory.Message, StringComparison.Ordinal);
+        Assert.Equal(1000, budget.Request(1000).Positions);
+    }
+
+    [Fact]
+    public void WeightsThatFillMemoryLeaveNoContext()
+    {
+        var budget = ContextBudget.Choose(131072, null, 1L << 30, 1L << 30, s_llamaKv);
+        Assert.Equal(0, budget.Positions);
+        Assert.False(budget.Fits);
+    }
+}
