@@ -51,8 +51,9 @@ public static class GenerateCommand
             MaxTokens = args.Int("max-tokens", 256, 0),
             Sampling = sampling,
             StopTexts = stop is null ? [] : [stop],
-            ContextLength = args.Int("context", 0, 0),
         };
+        var requestedContext = args.Int("context", 0, 1);
+        var memory = args.String("memory");
         var chat = ChatArguments.Read(args);
         var json = args.Flag("json");
         var inference = InferenceArguments.Read(args);
@@ -64,6 +65,10 @@ public static class GenerateCommand
         var folder = ModelResolver.Resolve(model, tokenizer, precision, conversion, Console.Error);
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
+        // Free memory is read before the weights are loaded: it is what they and the KV cache share.
+        var context = DeviceContext.For(Models.Conversion.ModelManifest.Load(folder), DeviceContext.Available(memory), requestedContext);
+        Console.Error.WriteLine($"edgenode: {context.Describe()}");
+        options = options with { ContextLength = context.Positions };
         using var local = LocalModel.Load(runtime, folder, tokenizer);
         var generator = new TextGenerator(local);
         int[] promptTokens;
@@ -101,6 +106,7 @@ public static class GenerateCommand
                 Ep = string.Join(',', runtime.ActiveProviders),
                 Threads = inference.Threads,
                 Seed = result.Seed,
+                Context = context.Positions,
                 PeakRssMb = Math.Round(Bench.ProcessMemory.PeakResidentBytes / 1048576.0, 1),
                 RssMb = Math.Round(Bench.ProcessMemory.ResidentBytes / 1048576.0, 1),
                 JoulesPerToken = joulesPerToken,
