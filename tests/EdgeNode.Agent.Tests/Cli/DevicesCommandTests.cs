@@ -11,7 +11,7 @@ public sealed class DevicesCommandTests(AgentHome home) : IClassFixture<AgentHom
         Assert.True(result.ExitCode == 0, result.Stderr);
         using var json = JsonDocument.Parse(result.Stdout);
         var root = json.RootElement;
-        Assert.Equal("1.30.0", root.GetProperty("runtime_version").GetString());
+        Assert.Equal("1.31.1", root.GetProperty("runtime_version").GetString());
         var cpu = root.GetProperty("execution_providers").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "cpu");
         Assert.True(cpu.GetProperty("runs").GetBoolean());
         Assert.True(root.GetProperty("memory").GetProperty("total_bytes").GetInt64() > 0);
@@ -23,7 +23,7 @@ public sealed class DevicesCommandTests(AgentHome home) : IClassFixture<AgentHom
     {
         var result = home.Run("devices");
         Assert.True(result.ExitCode == 0, result.Stderr);
-        Assert.Contains("onnxruntime 1.30.0", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("onnxruntime 1.31.1", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("cpu: runs", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("memory", result.Stdout, StringComparison.Ordinal);
     }
