@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EdgeNode.Gateway.Api;
+using EdgeNode.Gateway.Jobs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -36,27 +37,45 @@ public static class GatewayHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
         builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, services.GetRequiredService<ILoggerFactory>()));
+        if (options.JobsDatabasePath is { } jobsDatabase)
+        {
+            builder.Services.AddSingleton(_ => new JobStore(jobsDatabase));
+            builder.Services.AddSingleton(services => new JobRunner(services.GetRequiredService<JobStore>(), services.GetRequiredService<ModelCatalog>(), options,
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Jobs")));
+        }
 
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway");
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         var keys = app.Services.GetRequiredService<BearerKeys>();
         app.Use((context, next) => Guard(context, next, keys, log));
-        MapRoutes(app);
+        MapRoutes(app, options.JobsDatabasePath is not null);
+        // Opened before listening, so a database that cannot be opened stops the start with its reason.
+        var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
 
         await app.StartAsync(stop).ConfigureAwait(false);
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var jobs = jobRunner is null ? Task.CompletedTask : Task.Run(() => jobRunner.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen.ToString();
-        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; body limit {Limit} bytes",
-            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)", options.MaxRequestBodyBytes);
+        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; body limit {Limit} bytes; jobs in {Jobs}",
+            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)", options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
         await app.WaitForShutdownAsync(stop).ConfigureAwait(false);
+        await jobs.ConfigureAwait(false);
         log.LogInformation("stopped");
     }
 
-    private static void MapRoutes(WebApplication app)
+    private static void MapRoutes(WebApplication app, bool jobs)
     {
         app.MapGet("/v1/models", ModelsEndpoint.HandleAsync);
         app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
+        if (jobs)
+        {
+            app.MapPost("/v1/jobs", JobsEndpoints.SubmitAsync);
+            app.MapGet("/v1/jobs", JobsEndpoints.ListAsync);
+            app.MapGet("/v1/jobs/{id}", JobsEndpoints.GetAsync);
+            app.MapPost("/v1/jobs/{id}/cancel", JobsEndpoints.CancelAsync);
+        }
         app.MapFallback(context => throw ApiError.NotFound(context.Request.Method, context.Request.Path));
     }
 

@@ -21,6 +21,12 @@ public sealed record GatewayOptions
     /// <summary>The chat format for models that record none (stories-style base models); null refuses chat for them.</summary>
     public string? FallbackChatTemplate { get; init; }
 
+    /// <summary>The async jobs' SQLite database; null serves no /v1/jobs.</summary>
+    public string? JobsDatabasePath { get; init; }
+
+    /// <summary>How long a finished job and its result are kept. Default 7 days.</summary>
+    public TimeSpan JobRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>Information logs one line per request; Warning (the default) logs start, stop, model loads and failures.</summary>
     public bool LogRequests { get; init; }
 
@@ -33,6 +39,8 @@ public sealed record GatewayOptions
             throw new ArgumentException("an API key is empty; remove the empty entry from EDGENODE_API_KEYS or \"api_keys\"");
         if (MaxRequestBodyBytes < 1024)
             throw new ArgumentException($"the request body limit {MaxRequestBodyBytes} bytes is below 1024; a chat request needs more");
+        if (JobRetention <= TimeSpan.Zero)
+            throw new ArgumentException($"the job retention {JobRetention.TotalHours} hours must be positive");
         if (MaxQueuedPerModel < 0)
             throw new ArgumentException($"the queue length {MaxQueuedPerModel} must be >= 0");
     }

@@ -21,6 +21,8 @@ public sealed class ServeSettings
     public string? ChatTemplate { get; set; }
     public string? Precision { get; set; }
     public string? LogLevel { get; set; }
+    public string? JobsDb { get; set; }
+    public double? JobRetentionHours { get; set; }
 
     public static ServeSettings Load(string path)
     {
@@ -33,7 +35,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours");
         }
     }
 
@@ -49,6 +51,7 @@ public sealed class ServeSettings
         MaxBodyBytes = variable("EDGENODE_MAX_BODY_BYTES") is { Length: > 0 } body ? Whole("EDGENODE_MAX_BODY_BYTES", body) : MaxBodyBytes;
         ChatTemplate = variable("EDGENODE_CHAT_TEMPLATE") is { Length: > 0 } template ? template : ChatTemplate;
         LogLevel = variable("EDGENODE_LOG_LEVEL") is { Length: > 0 } level ? level : LogLevel;
+        JobsDb = variable("EDGENODE_JOBS_DB") is { Length: > 0 } jobs ? jobs : JobsDb;
     }
 
     private static int Whole(string name, string text) =>

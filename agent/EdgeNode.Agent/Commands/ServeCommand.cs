@@ -18,17 +18,19 @@ public static class ServeCommand
           --model PATH       serve one model (converted folder, checkpoint, .gguf or pulled name); repeatable
           --threads N        intra-op threads per run (default: all cores)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
-                             max_queue, chat_template, precision, log_level)
+                             max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --chat-template T  chat format for models that record none (llama2, mistral, llama3, chatml, qwen3, gemma, zephyr)
           --precision P      fp32 | int8 | int4 when a checkpoint is converted (default fp32)
+          --jobs-db FILE     the async jobs' SQLite database (default $EDGENODE_HOME/jobs.db)
           --log-level L      info (start, model loads, stop, failures) | debug (also one line per request) (default info)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
-        EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL), then
+        EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
+        EDGENODE_JOBS_DB), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. The API is described in docs/api.md.
         """;
@@ -47,6 +49,7 @@ public static class ServeCommand
         settings.ChatTemplate = args.String("chat-template") ?? settings.ChatTemplate;
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
+        settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
@@ -96,6 +99,8 @@ public static class ServeCommand
             MaxQueuedPerModel = settings.MaxQueue ?? GatewayOptions.DefaultMaxQueuedPerModel,
             FallbackChatTemplate = settings.ChatTemplate,
             LogRequests = logRequests,
+            JobsDatabasePath = settings.JobsDb ?? Path.Combine(AgentPaths.Home, "jobs.db"),
+            JobRetention = settings.JobRetentionHours is { } hours ? TimeSpan.FromHours(hours) : TimeSpan.FromDays(7),
         };
     }
 

@@ -14,38 +14,25 @@ internal static class ChatCompletionsEndpoint
     public static async Task HandleAsync(HttpContext context, ModelCatalog catalog, GatewayOptions options, IHostApplicationLifetime lifetime)
     {
         var request = await RequestBody.ReadAsync(context.Request, GatewayJsonContext.Default.ChatCompletionRequest, options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var runner = catalog.Get(request.Model);
-        var messages = Messages(request.Messages);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        using var turn = await runner.WaitTurnAsync(cancel.Token).ConfigureAwait(false);
-        var model = turn.Model;
-        var (promptTokens, endOfTurn) = Encode(model, runner.Id, messages, options.FallbackChatTemplate);
-        var (maxTokens, maxParam) = request.MaxCompletionTokens is { } newer ? (newer, "max_completion_tokens") : (request.MaxTokens, "max_tokens");
-        var generation = SamplingParameters.Build("messages", promptTokens.Length, model.Config.MaxSeqLen, maxTokens, maxParam, null,
-            request.Temperature, request.TopP, request.Seed, request.Stop, request.N) with { StopTokens = endOfTurn };
-        var id = ResponseIds.New("chatcmpl");
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-
         if (request.Stream != true)
         {
-            var result = await GenerationRun.RunAsync(model, promptTokens, generation, null, cancel.Token).ConfigureAwait(false);
-            var completion = new ChatCompletion
-            {
-                Id = id, Created = created, Model = runner.Id,
-                Choices = [new ChatChoice { Message = new ChatMessageOutput { Content = result.Text }, FinishReason = SamplingParameters.FinishReason(result.StopReason) }],
-                Usage = new Usage { PromptTokens = promptTokens.Length, CompletionTokens = result.Tokens.Length },
-            };
+            var completion = await AnswerAsync(request, catalog, options, null, cancel.Token).ConfigureAwait(false);
             await context.Response.WriteAsJsonAsync(completion, GatewayJsonContext.Default.ChatCompletion, contentType: null, cancellationToken: cancel.Token).ConfigureAwait(false);
             return;
         }
 
+        using var prepared = await PrepareAsync(request, catalog, options, cancel.Token).ConfigureAwait(false);
+        var (runner, turn, promptTokens, generation) = prepared;
+        var id = ResponseIds.New("chatcmpl");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var events = new ServerSentEvents(context.Response);
         // OpenAI's stream opens with the role and empty content, then sends content deltas.
         await WriteChunkAsync(events, id, created, runner.Id, "", role: true, null).ConfigureAwait(false);
         GenerationResult streamed;
         try
         {
-            streamed = await GenerationRun.RunAsync(model, promptTokens, generation,
+            streamed = await GenerationRun.RunAsync(turn.Model, promptTokens, generation,
                 piece => WriteChunkAsync(events, id, created, runner.Id, piece, role: false, null), cancel.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ApiError or ArgumentException)
@@ -57,6 +44,42 @@ internal static class ChatCompletionsEndpoint
         if (request.StreamOptions?.IncludeUsage == true)
             await CompletionsEndpoint.WriteUsageChunkAsync(events, id, created, runner.Id, "chat.completion.chunk", promptTokens.Length, streamed.Tokens.Length).ConfigureAwait(false);
         await events.DoneAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The whole answer, as a non-streaming request gets it (an async job runs the same).</summary>
+    internal static async Task<ChatCompletion> AnswerAsync(ChatCompletionRequest request, ModelCatalog catalog, GatewayOptions options,
+        Func<string, ValueTask>? onPiece, CancellationToken cancellation)
+    {
+        using var prepared = await PrepareAsync(request, catalog, options, cancellation).ConfigureAwait(false);
+        var result = await GenerationRun.RunAsync(prepared.Turn.Model, prepared.PromptTokens, prepared.Generation, onPiece, cancellation).ConfigureAwait(false);
+        return new ChatCompletion
+        {
+            Id = ResponseIds.New("chatcmpl"), Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Model = prepared.Runner.Id,
+            Choices = [new ChatChoice { Message = new ChatMessageOutput { Content = result.Text }, FinishReason = SamplingParameters.FinishReason(result.StopReason) }],
+            Usage = new Usage { PromptTokens = prepared.PromptTokens.Length, CompletionTokens = result.Tokens.Length },
+        };
+    }
+
+    /// <summary>Checks the request, waits for the model's turn and renders the messages; dispose the result to hand the turn on.</summary>
+    private static async Task<PreparedGeneration> PrepareAsync(ChatCompletionRequest request, ModelCatalog catalog, GatewayOptions options, CancellationToken cancellation)
+    {
+        var runner = catalog.Get(request.Model);
+        var messages = Messages(request.Messages);
+        var turn = await runner.WaitTurnAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            var model = turn.Model;
+            var (promptTokens, endOfTurn) = Encode(model, runner.Id, messages, options.FallbackChatTemplate);
+            var (maxTokens, maxParam) = request.MaxCompletionTokens is { } newer ? (newer, "max_completion_tokens") : (request.MaxTokens, "max_tokens");
+            var generation = SamplingParameters.Build("messages", promptTokens.Length, model.Config.MaxSeqLen, maxTokens, maxParam, null,
+                request.Temperature, request.TopP, request.Seed, request.Stop, request.N) with { StopTokens = endOfTurn };
+            return new PreparedGeneration(runner, turn, promptTokens, generation);
+        }
+        catch
+        {
+            turn.Dispose();
+            throw;
+        }
     }
 
     private static List<ChatMessage> Messages(List<ChatMessageInput>? input)

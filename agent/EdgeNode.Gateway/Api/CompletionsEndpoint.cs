@@ -14,35 +14,23 @@ internal static class CompletionsEndpoint
     public static async Task HandleAsync(HttpContext context, ModelCatalog catalog, GatewayOptions options, IHostApplicationLifetime lifetime)
     {
         var request = await RequestBody.ReadAsync(context.Request, GatewayJsonContext.Default.CompletionRequest, options.MaxRequestBodyBytes).ConfigureAwait(false);
-        var runner = catalog.Get(request.Model);
-        var prompt = PromptText(request.Prompt);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        using var turn = await runner.WaitTurnAsync(cancel.Token).ConfigureAwait(false);
-        var model = turn.Model;
-        var promptTokens = model.Tokenizer.Encode(prompt);
-        var generation = SamplingParameters.Build("prompt", promptTokens.Length, model.Config.MaxSeqLen, request.MaxTokens, "max_tokens", DefaultMaxTokens,
-            request.Temperature, request.TopP, request.Seed, request.Stop, request.N);
-        var id = ResponseIds.New("cmpl");
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-
         if (request.Stream != true)
         {
-            var result = await GenerationRun.RunAsync(model, promptTokens, generation, null, cancel.Token).ConfigureAwait(false);
-            var completion = new Completion
-            {
-                Id = id, Created = created, Model = runner.Id,
-                Choices = [new CompletionChoice { Text = result.Text, FinishReason = SamplingParameters.FinishReason(result.StopReason) }],
-                Usage = new Usage { PromptTokens = promptTokens.Length, CompletionTokens = result.Tokens.Length },
-            };
+            var completion = await AnswerAsync(request, catalog, null, cancel.Token).ConfigureAwait(false);
             await context.Response.WriteAsJsonAsync(completion, GatewayJsonContext.Default.Completion, contentType: null, cancellationToken: cancel.Token).ConfigureAwait(false);
             return;
         }
 
+        using var prepared = await PrepareAsync(request, catalog, cancel.Token).ConfigureAwait(false);
+        var (runner, turn, promptTokens, generation) = prepared;
+        var id = ResponseIds.New("cmpl");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var events = new ServerSentEvents(context.Response);
         GenerationResult streamed;
         try
         {
-            streamed = await GenerationRun.RunAsync(model, promptTokens, generation,
+            streamed = await GenerationRun.RunAsync(turn.Model, promptTokens, generation,
                 piece => WriteChunkAsync(events, id, created, runner.Id, piece, null), cancel.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ApiError or ArgumentException)
@@ -54,6 +42,41 @@ internal static class CompletionsEndpoint
         if (request.StreamOptions?.IncludeUsage == true)
             await WriteUsageChunkAsync(events, id, created, runner.Id, "text_completion", promptTokens.Length, streamed.Tokens.Length).ConfigureAwait(false);
         await events.DoneAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The whole answer, as a non-streaming request gets it (an async job runs the same).</summary>
+    /// <param name="onPiece">Sees each piece of text as it is decoded (a job's progress), or null.</param>
+    internal static async Task<Completion> AnswerAsync(CompletionRequest request, ModelCatalog catalog, Func<string, ValueTask>? onPiece, CancellationToken cancellation)
+    {
+        using var prepared = await PrepareAsync(request, catalog, cancellation).ConfigureAwait(false);
+        var result = await GenerationRun.RunAsync(prepared.Turn.Model, prepared.PromptTokens, prepared.Generation, onPiece, cancellation).ConfigureAwait(false);
+        return new Completion
+        {
+            Id = ResponseIds.New("cmpl"), Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Model = prepared.Runner.Id,
+            Choices = [new CompletionChoice { Text = result.Text, FinishReason = SamplingParameters.FinishReason(result.StopReason) }],
+            Usage = new Usage { PromptTokens = prepared.PromptTokens.Length, CompletionTokens = result.Tokens.Length },
+        };
+    }
+
+    /// <summary>Checks the request, waits for the model's turn and encodes the prompt; dispose the result to hand the turn on.</summary>
+    private static async Task<PreparedGeneration> PrepareAsync(CompletionRequest request, ModelCatalog catalog, CancellationToken cancellation)
+    {
+        var runner = catalog.Get(request.Model);
+        var prompt = PromptText(request.Prompt);
+        var turn = await runner.WaitTurnAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            var model = turn.Model;
+            var promptTokens = model.Tokenizer.Encode(prompt);
+            var generation = SamplingParameters.Build("prompt", promptTokens.Length, model.Config.MaxSeqLen, request.MaxTokens, "max_tokens", DefaultMaxTokens,
+                request.Temperature, request.TopP, request.Seed, request.Stop, request.N);
+            return new PreparedGeneration(runner, turn, promptTokens, generation);
+        }
+        catch
+        {
+            turn.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The prompt: a string, or an array holding exactly one string (this node answers one prompt per request).</summary>

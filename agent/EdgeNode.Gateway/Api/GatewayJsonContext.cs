@@ -14,4 +14,7 @@ namespace EdgeNode.Gateway.Api;
 [JsonSerializable(typeof(Completion))]
 [JsonSerializable(typeof(ChatCompletion))]
 [JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(Jobs.JobSubmission))]
+[JsonSerializable(typeof(Jobs.JobView))]
+[JsonSerializable(typeof(Jobs.JobList))]
 internal sealed partial class GatewayJsonContext : JsonSerializerContext;

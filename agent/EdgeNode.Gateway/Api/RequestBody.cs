@@ -32,6 +32,13 @@ internal static class RequestBody
         {
             throw ApiError.BodyTooLarge(limit);
         }
+        return Parse(body, type);
+    }
+
+    /// <summary>Parses a body already in hand (an async job's stored request) with the same errors as a live one.</summary>
+    public static T Parse<T>(byte[] body, JsonTypeInfo<T> type)
+        where T : class
+    {
         CheckSyntax(body);
         try
         {
