@@ -99,6 +99,13 @@ public sealed partial class ServeProcess : IDisposable
         return null;
     }
 
+    /// <summary>SIGKILL: the process gets no chance to finish anything, as in a power cut or the OOM killer.</summary>
+    public void KillHard()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
     public void Dispose()
     {
         Terminate(TimeSpan.FromSeconds(15));

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace EdgeNode.Gateway.Tests;
+
+/// <summary>/v1/jobs on a running server: a job's result is what the endpoint answers directly; cancel; list; errors.</summary>
+[Collection(ServeCollection.Name)]
+public sealed class JobsApiTests(ServeFixture serve) : IDisposable
+{
+    private readonly HttpClient _http = new()
+    {
+        BaseAddress = new Uri(serve.Server.BaseUrl),
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", ServeFixture.Key) },
+    };
+
+    public void Dispose() => _http.Dispose();
+
+    private (HttpStatusCode Status, JsonObject Body) Send(HttpMethod method, string path, JsonObject? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        using var response = _http.Send(request);
+        return (response.StatusCode, JsonNode.Parse(response.Content.ReadAsStringAsync().GetAwaiter().GetResult())!.AsObject());
+    }
+
+    private JsonObject WaitFinished(string id)
+    {
+        for (var i = 0; i < 1200; i++)
+        {
+            var (_, job) = Send(HttpMethod.Get, $"/v1/jobs/{id}");
+            if (job["status"]!.GetValue<string>() is "completed" or "failed" or "cancelled")
+                return job;
+            Thread.Sleep(50);
+        }
+        throw new TimeoutException($"job {id} did not finish within a minute");
+    }
+
+    [Fact]
+    public void AChatJobAnswersWhatTheEndpointAnswersDirectly()
+    {
+        var body = new JsonObject
+        {
+            ["model"] = ServeFixture.Model, ["max_tokens"] = 24, ["temperature"] = 0,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Tell me about a dog." }),
+        };
+        var (directStatus, direct) = Send(HttpMethod.Post, "/v1/chat/completions", body.DeepClone().AsObject());
+        Assert.Equal(HttpStatusCode.OK, directStatus);
+        var (status, submitted) = Send(HttpMethod.Post, "/v1/jobs", new JsonObject { ["custom_id"] = "dog", ["url"] = "/v1/chat/completions", ["body"] = body });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("job", submitted["object"]!.GetValue<string>());
+        var job = WaitFinished(submitted["id"]!.GetValue<string>());
+        Assert.Equal("completed", job["status"]!.GetValue<string>());
+        Assert.Equal(1.0, job["progress"]!["fraction"]!.GetValue<double>());
+        var answer = job["response"]!["body"]!;
+        Assert.Equal("chat.completion", answer["object"]!.GetValue<string>());
+        Assert.Equal(direct["choices"]![0]!["message"]!["content"]!.GetValue<string>(), answer["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(direct["usage"]!.ToJsonString(), answer["usage"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void AJobWithABadBodyFailsWithTheEndpointsError()
+    {
+        var (_, submitted) = Send(HttpMethod.Post, "/v1/jobs", new JsonObject
+        {
+            ["url"] = "/v1/completions", ["body"] = new JsonObject { ["model"] = ServeFixture.Model, ["prompt"] = "Hi", ["max_tokens"] = 0 },
+        });
+        var job = WaitFinished(submitted["id"]!.GetValue<string>());
+        Assert.Equal("failed", job["status"]!.GetValue<string>());
+        Assert.Equal(400, job["response"]!["status_code"]!.GetValue<int>());
+        Assert.Equal("max_tokens", job["response"]!["body"]!["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void CancelStopsAQueuedOrRunningJob()
+    {
+        JsonObject Long() => new()
+        {
+            ["url"] = "/v1/completions",
+            ["body"] = new JsonObject { ["model"] = ServeFixture.Model, ["prompt"] = "Once upon a time", ["max_tokens"] = 500, ["temperature"] = 1, ["stop"] = "never-appears" },
+        };
+        var first = Send(HttpMethod.Post, "/v1/jobs", Long()).Body["id"]!.GetValue<string>();
+        var second = Send(HttpMethod.Post, "/v1/jobs", Long()).Body["id"]!.GetValue<string>();
+        foreach (var id in new[] { second, first })
+        {
+            var (status, cancelled) = Send(HttpMethod.Post, $"/v1/jobs/{id}/cancel");
+            // A run that finished before the cancel arrived is refused by name instead.
+            if (status == HttpStatusCode.BadRequest)
+            {
+                Assert.Equal("job_finished", cancelled["error"]!["code"]!.GetValue<string>());
+                continue;
+            }
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("cancelled", cancelled["status"]!.GetValue<string>());
+            Assert.Null(WaitFinished(id)["response"]);
+        }
+        Assert.Equal("cancelled", Send(HttpMethod.Get, $"/v1/jobs/{second}").Body["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void BadSubmissionsAndUnknownJobsGetOpenAiErrors()
+    {
+        var (status, error) = Send(HttpMethod.Post, "/v1/jobs", new JsonObject { ["url"] = "/v1/embeddings", ["body"] = new JsonObject() });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("url", error["error"]!["param"]!.GetValue<string>());
+        (status, error) = Send(HttpMethod.Post, "/v1/jobs", new JsonObject { ["url"] = "/v1/completions", ["body"] = new JsonObject { ["model"] = "nope", ["prompt"] = "x" } });
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("model_not_found", error["error"]!["code"]!.GetValue<string>());
+        (status, error) = Send(HttpMethod.Get, "/v1/jobs/job-doesnotexist");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("job_not_found", error["error"]!["code"]!.GetValue<string>());
+        (status, error) = Send(HttpMethod.Get, "/v1/jobs?limit=0");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("limit", error["error"]!["param"]!.GetValue<string>());
+    }
+}
