@@ -74,29 +74,44 @@ public sealed class JobsApiTests(ServeFixture serve) : IDisposable
     }
 
     [Fact]
-    public void CancelStopsAQueuedOrRunningJob()
+    public void CancelStopsAQueuedJobAndARunningOne()
     {
         JsonObject Long() => new()
         {
             ["url"] = "/v1/completions",
             ["body"] = new JsonObject { ["model"] = ServeFixture.Model, ["prompt"] = "Once upon a time", ["max_tokens"] = 500, ["temperature"] = 1, ["stop"] = "never-appears" },
         };
-        var first = Send(HttpMethod.Post, "/v1/jobs", Long()).Body["id"]!.GetValue<string>();
-        var second = Send(HttpMethod.Post, "/v1/jobs", Long()).Body["id"]!.GetValue<string>();
-        foreach (var id in new[] { second, first })
+        var ids = Enumerable.Range(0, 6).Select(_ => Send(HttpMethod.Post, "/v1/jobs", Long()).Body["id"]!.GetValue<string>()).ToList();
+
+        // The last one waits behind five others: cancelled at once, it never runs.
+        var (status, queued) = Send(HttpMethod.Post, $"/v1/jobs/{ids[^1]}/cancel");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("cancelled", queued["status"]!.GetValue<string>());
+        Assert.Equal(0, queued["attempts"]!.GetValue<int>());
+
+        // A running one stops at its next token. A run can end between seeing it running and cancelling it; the
+        // cancel then says so, and the next running job is tried.
+        var cancelledRunning = false;
+        for (var tries = 0; tries < 2000 && !cancelledRunning; tries++)
         {
-            var (status, cancelled) = Send(HttpMethod.Post, $"/v1/jobs/{id}/cancel");
-            // A run that finished before the cancel arrived is refused by name instead.
-            if (status == HttpStatusCode.BadRequest)
+            var running = ids.Take(5).FirstOrDefault(id => Send(HttpMethod.Get, $"/v1/jobs/{id}").Body["status"]!.GetValue<string>() == "in_progress");
+            if (running is null)
+                continue;
+            var (cancelStatus, answer) = Send(HttpMethod.Post, $"/v1/jobs/{running}/cancel");
+            if (cancelStatus == HttpStatusCode.BadRequest)
             {
-                Assert.Equal("job_finished", cancelled["error"]!["code"]!.GetValue<string>());
+                Assert.Equal("job_finished", answer["error"]!["code"]!.GetValue<string>());
                 continue;
             }
-            Assert.Equal(HttpStatusCode.OK, status);
-            Assert.Equal("cancelled", cancelled["status"]!.GetValue<string>());
-            Assert.Null(WaitFinished(id)["response"]);
+            Assert.Equal(HttpStatusCode.OK, cancelStatus);
+            Assert.Equal("cancelled", answer["status"]!.GetValue<string>());
+            Assert.Equal(1, answer["attempts"]!.GetValue<int>());
+            Assert.Null(answer["response"]);
+            cancelledRunning = true;
         }
-        Assert.Equal("cancelled", Send(HttpMethod.Get, $"/v1/jobs/{second}").Body["status"]!.GetValue<string>());
+        Assert.True(cancelledRunning, "no job was seen running to cancel");
+        foreach (var id in ids)
+            WaitFinished(id);
     }
 
     [Fact]

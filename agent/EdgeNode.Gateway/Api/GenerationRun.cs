@@ -43,6 +43,11 @@ internal static class GenerationRun
                 throw;
             }
         }
-        return await run.ConfigureAwait(false);
+        var result = await run.ConfigureAwait(false);
+        // The generator ends a cancelled run quietly with what it had; here a cancelled run has no answer to give
+        // (the client left, the node is stopping, or a job was cancelled), so it must not pass for a finished one.
+        if (result.StopReason == StopReason.Cancelled)
+            throw new OperationCanceledException("the generation was cancelled", cancellation);
+        return result;
     }
 }
