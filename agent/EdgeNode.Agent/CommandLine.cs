@@ -21,6 +21,7 @@ internal static class CommandLine
           models         convert | list | recipes | pull | synth | export-gguf | eval
           devices        ONNX Runtime version, the execution providers that run, CPU and memory
           bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
+          serve          run the node daemon: the OpenAI-compatible HTTP API over local models
 
         'edgenode <command> --help' describes a command.
 
@@ -82,7 +83,8 @@ internal static class CommandLine
             "models" => ModelsCommand.Run(rest),
             "devices" => DevicesCommand.Run(new ArgumentReader("devices", rest)),
             "bench" => BenchCommand.Run(new ArgumentReader("bench", rest)),
-            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench (see 'edgenode --help')"),
+            "serve" => ServeCommand.Run(new ArgumentReader("serve", rest)),
+            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve (see 'edgenode --help')"),
         };
     }
 
@@ -92,6 +94,7 @@ internal static class CommandLine
         "models" => ModelsCommand.Help,
         "devices" => DevicesCommand.Help,
         "bench" => BenchCommand.Help,
+        "serve" => ServeCommand.Help,
         _ => Usage,
     };
 

@@ -11,6 +11,7 @@ public sealed class ArgumentReader
     private readonly string _command;
     private readonly List<string> _positionals = [];
     private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string?>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
     public ArgumentReader(string command, IEnumerable<string> args)
@@ -28,12 +29,13 @@ public sealed class ArgumentReader
             if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Length > 2)
             {
                 var eq = arg.IndexOf('=', StringComparison.Ordinal);
-                if (eq > 0)
-                    _options[arg[2..eq]] = arg[(eq + 1)..];
-                else if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    _options[arg[2..]] = list[++i];
-                else
-                    _options[arg[2..]] = null;
+                var (name, value) = eq > 0 ? (arg[2..eq], arg[(eq + 1)..])
+                    : i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal) ? (arg[2..], list[++i])
+                    : (arg[2..], (string?)null);
+                _options[name] = value;
+                if (!_repeated.TryGetValue(name, out var values))
+                    _repeated[name] = values = [];
+                values.Add(value);
             }
             else
             {
@@ -65,6 +67,15 @@ public sealed class ArgumentReader
         if (!_options.TryGetValue(name, out var value))
             return null;
         return value ?? throw new UsageException($"--{name} needs a value (edgenode {_command} --{name} VALUE)");
+    }
+
+    /// <summary>Every value of an option that may be given more than once (`--model A --model B`), in order.</summary>
+    public IReadOnlyList<string> Strings(string name)
+    {
+        _read.Add(name);
+        if (!_repeated.TryGetValue(name, out var values))
+            return [];
+        return [.. values.Select(v => v ?? throw new UsageException($"--{name} needs a value (edgenode {_command} --{name} VALUE)"))];
     }
 
     public string Required(string name, string hint) =>

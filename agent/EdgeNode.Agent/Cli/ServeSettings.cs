@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EdgeNode.Agent.Cli;
+
+/// <summary>
+/// `edgenode serve`'s settings file (--config FILE, JSON, snake_case). Each setting is taken from the file, then
+/// an EDGENODE_* environment variable, then the command line, the later winning. Unknown keys are refused, so a
+/// misspelt setting is not silently ignored.
+/// </summary>
+public sealed class ServeSettings
+{
+    public string? Listen { get; set; }
+    public string? ModelsDir { get; set; }
+    public List<string>? Models { get; set; }
+    public int? Threads { get; set; }
+    public List<string>? ApiKeys { get; set; }
+    public long? MaxBodyBytes { get; set; }
+    public int? MaxQueue { get; set; }
+    public string? ChatTemplate { get; set; }
+    public string? Precision { get; set; }
+    public string? LogLevel { get; set; }
+    public string? JobsDb { get; set; }
+    public double? JobRetentionHours { get; set; }
+
+    public static ServeSettings Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"settings file {path} not found; pass an existing JSON file to --config");
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), ServeSettingsJsonContext.Default.ServeSettings)
+                ?? throw new ArgumentException($"settings file {path} holds null; write a JSON object such as {{\"listen\": \"127.0.0.1:8080\"}}");
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours");
+        }
+    }
+
+    /// <summary>Overlays the EDGENODE_* variables that are set (EDGENODE_API_KEYS is comma-separated).</summary>
+    public void ApplyEnvironment(Func<string, string?> variable)
+    {
+        Listen = variable("EDGENODE_LISTEN") is { Length: > 0 } listen ? listen : Listen;
+        ModelsDir = variable("EDGENODE_MODELS_DIR") is { Length: > 0 } dir ? dir : ModelsDir;
+        Threads = variable("EDGENODE_THREADS") is { Length: > 0 } threads ? Whole("EDGENODE_THREADS", threads) : Threads;
+        ApiKeys = variable("EDGENODE_API_KEYS") is { Length: > 0 } keys
+            ? [.. keys.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)]
+            : ApiKeys;
+        MaxBodyBytes = variable("EDGENODE_MAX_BODY_BYTES") is { Length: > 0 } body ? Whole("EDGENODE_MAX_BODY_BYTES", body) : MaxBodyBytes;
+        ChatTemplate = variable("EDGENODE_CHAT_TEMPLATE") is { Length: > 0 } template ? template : ChatTemplate;
+        LogLevel = variable("EDGENODE_LOG_LEVEL") is { Length: > 0 } level ? level : LogLevel;
+        JobsDb = variable("EDGENODE_JOBS_DB") is { Length: > 0 } jobs ? jobs : JobsDb;
+    }
+
+    private static int Whole(string name, string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"{name}='{text}' is not a whole number");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true)]
+[JsonSerializable(typeof(ServeSettings))]
+internal sealed partial class ServeSettingsJsonContext : JsonSerializerContext;

@@ -1,0 +1,141 @@
+using EdgeNode.Agent.Cli;
+using EdgeNode.Gateway;
+using EdgeNode.Inference.Runtime;
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models.Chat;
+using EdgeNode.Models.Conversion;
+
+namespace EdgeNode.Agent.Commands;
+
+/// <summary>`edgenode serve`: the node daemon, serving local models over the OpenAI-compatible HTTP API.</summary>
+public static class ServeCommand
+{
+    public const string Help = """
+        usage: edgenode serve (--models DIR | --model PATH ...) [options]
+
+          --listen ADDR      address and port, e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080; port 0 picks a free one (default 127.0.0.1:8080)
+          --models DIR       serve every model in DIR, each under its folder or file name without the extension
+          --model PATH       serve one model (converted folder, checkpoint, .gguf or pulled name); repeatable
+          --threads N        intra-op threads per run (default: all cores)
+          --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
+                             max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours)
+          --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
+          --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
+          --chat-template T  chat format for models that record none (llama2, mistral, llama3, chatml, qwen3, gemma, zephyr)
+          --precision P      fp32 | int8 | int4 when a checkpoint is converted (default fp32)
+          --jobs-db FILE     the async jobs' SQLite database (default $EDGENODE_HOME/jobs.db)
+          --log-level L      info (start, model loads, stop, failures) | debug (also one line per request) (default info)
+          --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
+          --ort-library F    path of libonnxruntime.so
+
+        Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
+        EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
+        EDGENODE_JOBS_DB), then
+        the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
+        SIGTERM or Ctrl+C stops it. The API is described in docs/api.md.
+        """;
+
+    public static int Run(ArgumentReader args)
+    {
+        var settings = args.String("config") is { } configPath ? ServeSettings.Load(configPath) : new ServeSettings();
+        settings.ApplyEnvironment(Environment.GetEnvironmentVariable);
+        settings.Listen = args.String("listen") ?? settings.Listen;
+        settings.ModelsDir = args.String("models") ?? settings.ModelsDir;
+        if (args.Strings("model") is { Count: > 0 } models)
+            settings.Models = [.. models];
+        var threadsGiven = args.String("threads") is not null;
+        settings.MaxBodyBytes = args.String("max-body") is not null ? args.Int("max-body", 0, 1024) : settings.MaxBodyBytes;
+        settings.MaxQueue = args.String("max-queue") is not null ? args.Int("max-queue", 0, 0, 100_000) : settings.MaxQueue;
+        settings.ChatTemplate = args.String("chat-template") ?? settings.ChatTemplate;
+        settings.Precision = args.String("precision") ?? settings.Precision;
+        settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
+        settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
+        var inference = InferenceArguments.Read(args);
+        args.RejectUnknown();
+        if (!threadsGiven && settings.Threads is { } threads)
+            inference = inference with { Threads = threads };
+
+        var options = GatewayOptionsFrom(settings);
+        var precision = settings.Precision is null ? (WeightPrecision?)null : ParsePrecision(settings.Precision);
+        var entries = ModelEntries(settings);
+        options.Validate();
+
+        // The runtime first: a missing ONNX Runtime or a bad --ep fails at start, not on the first request.
+        var runtime = new InferenceRuntime(inference);
+        foreach (var fallback in runtime.ProviderFallbacks)
+            Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
+        var conversion = new ConversionOptions { Precision = precision ?? WeightPrecision.Fp32 };
+        var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
+            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null)))).ToList();
+
+        GatewayHost.RunAsync(options, served).GetAwaiter().GetResult();
+        return 0;
+    }
+
+    private static GatewayOptions GatewayOptionsFrom(ServeSettings settings)
+    {
+        if (settings.ChatTemplate is { } template)
+        {
+            try
+            {
+                settings.ChatTemplate = ChatTemplates.Get(template).Name;
+            }
+            catch (ChatTemplateException e)
+            {
+                throw new UsageException($"--chat-template: {e.Message}");
+            }
+        }
+        var logRequests = settings.LogLevel switch
+        {
+            null or "info" => false,
+            "debug" => true,
+            var other => throw new UsageException($"--log-level '{other}' is not info or debug"),
+        };
+        return new GatewayOptions
+        {
+            Listen = settings.Listen is null ? ListenAddress.Default : ListenAddress.Parse(settings.Listen),
+            ApiKeys = settings.ApiKeys ?? [],
+            MaxRequestBodyBytes = settings.MaxBodyBytes ?? GatewayOptions.DefaultMaxRequestBodyBytes,
+            MaxQueuedPerModel = settings.MaxQueue ?? GatewayOptions.DefaultMaxQueuedPerModel,
+            FallbackChatTemplate = settings.ChatTemplate,
+            LogRequests = logRequests,
+            JobsDatabasePath = settings.JobsDb ?? Path.Combine(AgentPaths.Home, "jobs.db"),
+            JobRetention = settings.JobRetentionHours is { } hours ? TimeSpan.FromHours(hours) : TimeSpan.FromDays(7),
+        };
+    }
+
+    private static List<ServedModelFolder.Entry> ModelEntries(ServeSettings settings)
+    {
+        var entries = new List<ServedModelFolder.Entry>();
+        if (settings.ModelsDir is { } dir)
+        {
+            var (found, skipped) = ServedModelFolder.Find(dir);
+            foreach (var reason in skipped)
+                Console.Error.WriteLine($"edgenode: not served: {reason}");
+            entries.AddRange(found);
+        }
+        foreach (var path in settings.Models ?? [])
+        {
+            if (!File.Exists(path) && !Directory.Exists(path) && !Directory.Exists(Path.Combine(AgentPaths.Models, path)))
+                throw new FileNotFoundException($"model '{path}' not found: not a file, not a folder, and not a pulled model (see 'edgenode models list')");
+            entries.Add(new ServedModelFolder.Entry(ServedModelFolder.IdOf(path), path));
+        }
+        if (entries.Count == 0)
+            throw new UsageException(settings.ModelsDir is null
+                ? "edgenode serve needs a model: --models DIR or --model PATH (or models_dir / models in --config)"
+                : $"{settings.ModelsDir} holds no model edgenode can serve; pass --model PATH");
+        return entries;
+    }
+
+    private static WeightPrecision ParsePrecision(string text)
+    {
+        try
+        {
+            return WeightPrecisionNames.Parse(text);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--precision: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+namespace EdgeNode.Gateway.Api;
+
+/// <summary>
+/// A request the API answers with an error, in OpenAI's shape: {"error":{"message","type","param","code"}} with the
+/// status code OpenAI uses for the same mistake, so clients built for it report it the same way.
+/// </summary>
+public sealed class ApiError(int status, string message, string type, string? param = null, string? code = null) : Exception(message)
+{
+    public int Status { get; } = status;
+    public string Type { get; } = type;
+    public string? Param { get; } = param;
+    public string? Code { get; } = code;
+
+    /// <summary>Seconds a client should wait before trying again (429), or null.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    public ErrorBody ToBody() => new() { Error = new ErrorDetail { Message = Message, Type = Type, Param = Param, Code = Code } };
+
+    public static ApiError InvalidRequest(string message, string? param = null, string? code = null) =>
+        new(400, message, "invalid_request_error", param, code);
+
+    public static ApiError InvalidJson(string detail) =>
+        InvalidRequest($"We could not parse the JSON body of your request: {detail}. Send a JSON object (Content-Type: application/json).", code: "invalid_json");
+
+    public static ApiError MissingParameter(string param) =>
+        InvalidRequest($"Missing required parameter: '{param}'.", param, "missing_required_parameter");
+
+    public static ApiError UnknownModel(string id, IReadOnlyList<string> known) =>
+        new(404, $"The model '{id}' does not exist on this node; GET /v1/models lists the {known.Count} it serves ({string.Join(", ", known)}).",
+            "invalid_request_error", "model", "model_not_found");
+
+    public static ApiError ContextLengthExceeded(string param, int context, int promptTokens, int? maxTokens) =>
+        InvalidRequest(maxTokens is { } max
+                ? $"This model's maximum context length is {context} tokens. However, you requested {promptTokens + max} tokens ({promptTokens} in the {param}, {max} in the completion). Please reduce the length of the {param} or the completion."
+                : $"This model's maximum context length is {context} tokens. However, your {param} is {promptTokens} tokens. Please reduce the length of the {param}.",
+            param, "context_length_exceeded");
+
+    public static ApiError MissingKey() =>
+        new(401, "You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer KEY'.", "invalid_request_error", null, "missing_api_key");
+
+    public static ApiError WrongKey() =>
+        new(401, "Incorrect API key provided. Use a key from this node's settings (api_keys or EDGENODE_API_KEYS).", "invalid_request_error", null, "invalid_api_key");
+
+    public static ApiError BodyTooLarge(long limit) =>
+        new(413, $"The request body is larger than this node's limit of {limit} bytes; send a shorter prompt or raise max_body_bytes in the settings.", "invalid_request_error", null, "request_too_large");
+
+    public static ApiError Overloaded(string model, int queued) =>
+        new(429, $"The model '{model}' already has {queued} requests waiting; try again shortly.", "rate_limit_error", null, "queue_full") { RetryAfterSeconds = 1 };
+
+    public static ApiError ModelUnavailable(string model, string reason) =>
+        new(503, $"The model '{model}' could not be loaded: {reason}", "server_error", "model", "model_unavailable");
+
+    public static ApiError NotFound(string method, string path) =>
+        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions and /v1/jobs (see docs/api.md).", "invalid_request_error", null, "unknown_url");
+
+    public static ApiError Internal(string message) =>
+        new(500, $"The server had an error while processing your request: {message}", "server_error");
+}

@@ -1,0 +1,64 @@
+namespace EdgeNode.Gateway.Api;
+
+public sealed class ModelList
+{
+    public string Object => "list";
+    public required List<ModelCard> Data { get; init; }
+}
+
+public sealed class ModelCard
+{
+    public required string Id { get; init; }
+    public string Object => "model";
+    public required long Created { get; init; }
+    public string OwnedBy => "edgenode";
+}
+
+public sealed class Usage
+{
+    public required int PromptTokens { get; init; }
+    public required int CompletionTokens { get; init; }
+    public int TotalTokens => PromptTokens + CompletionTokens;
+}
+
+public sealed class Completion
+{
+    public required string Id { get; init; }
+    public string Object => "text_completion";
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public required List<CompletionChoice> Choices { get; init; }
+    public required Usage Usage { get; init; }
+}
+
+public sealed class CompletionChoice
+{
+    public required string Text { get; init; }
+    public int Index { get; init; }
+    public string? Logprobs => null;
+    public required string FinishReason { get; init; }
+}
+
+public sealed class ChatCompletion
+{
+    public required string Id { get; init; }
+    public string Object => "chat.completion";
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public required List<ChatChoice> Choices { get; init; }
+    public required Usage Usage { get; init; }
+}
+
+public sealed class ChatChoice
+{
+    public int Index { get; init; }
+    public required ChatMessageOutput Message { get; init; }
+    public string? Logprobs => null;
+    public required string FinishReason { get; init; }
+}
+
+public sealed class ChatMessageOutput
+{
+    public string Role => "assistant";
+    public required string Content { get; init; }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EdgeNode.Gateway.Api;
+using EdgeNode.Gateway.Jobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace EdgeNode.Gateway;
+
+/// <summary>
+/// The HTTP server of `edgenode serve`: Kestrel on the one address the options name, the OpenAI-compatible routes,
+/// API keys, the body limit and OpenAI-shaped errors. Logs are JSON lines on stderr, one object per event; by default
+/// only start, model loads, stop and failures (per-request lines with <see cref="GatewayOptions.LogRequests"/>).
+/// SIGTERM and SIGINT stop it: waiting requests are cancelled, running generations end at their next token.
+/// </summary>
+public static class GatewayHost
+{
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        ConfigureLogging(builder.Logging, options);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(options.Listen.Address, options.Listen.Port);
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
+        builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, services.GetRequiredService<ILoggerFactory>()));
+        if (options.JobsDatabasePath is { } jobsDatabase)
+        {
+            builder.Services.AddSingleton(_ => new JobStore(jobsDatabase));
+            builder.Services.AddSingleton(services => new JobRunner(services.GetRequiredService<JobStore>(), services.GetRequiredService<ModelCatalog>(), options,
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Jobs")));
+        }
+
+        await using var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway");
+        var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        var keys = app.Services.GetRequiredService<BearerKeys>();
+        app.Use((context, next) => Guard(context, next, keys, log));
+        MapRoutes(app, options.JobsDatabasePath is not null);
+        // Opened before listening, so a database that cannot be opened stops the start with its reason.
+        var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
+
+        await app.StartAsync(stop).ConfigureAwait(false);
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var jobs = jobRunner is null ? Task.CompletedTask : Task.Run(() => jobRunner.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen.ToString();
+        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; body limit {Limit} bytes; jobs in {Jobs}",
+            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)", options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
+        await app.WaitForShutdownAsync(stop).ConfigureAwait(false);
+        await jobs.ConfigureAwait(false);
+        log.LogInformation("stopped");
+    }
+
+    private static void MapRoutes(WebApplication app, bool jobs)
+    {
+        app.MapGet("/v1/models", ModelsEndpoint.HandleAsync);
+        app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
+        app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
+        if (jobs)
+        {
+            app.MapPost("/v1/jobs", JobsEndpoints.SubmitAsync);
+            app.MapGet("/v1/jobs", JobsEndpoints.ListAsync);
+            app.MapGet("/v1/jobs/{id}", JobsEndpoints.GetAsync);
+            app.MapPost("/v1/jobs/{id}/cancel", JobsEndpoints.CancelAsync);
+        }
+        app.MapFallback(context => throw ApiError.NotFound(context.Request.Method, context.Request.Path));
+    }
+
+    /// <summary>Every request: the key check, then the handler, with any failure answered in OpenAI's error shape.</summary>
+    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ILogger log)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            keys.Check(context.Request);
+            await next(context).ConfigureAwait(false);
+        }
+        catch (ApiError e)
+        {
+            await WriteErrorAsync(context, e, log).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left; there is no one to answer.
+        }
+        catch (OperationCanceledException)
+        {
+            await WriteErrorAsync(context, new ApiError(503, "The node is shutting down; send the request again once it is back.", "server_error", null, "shutting_down"), log).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteErrorAsync(context, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? ApiError.BodyTooLarge(context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? 0)
+                : new ApiError(e.StatusCode, e.Message, "invalid_request_error"), log).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            log.LogError("{Method} {Path} failed: {Error}", context.Request.Method, context.Request.Path.Value, e.ToString());
+            await WriteErrorAsync(context, ApiError.Internal(e.Message), log).ConfigureAwait(false);
+        }
+        if (log.IsEnabled(LogLevel.Debug))
+            log.LogDebug("{Method} {Path} {Status} in {Milliseconds:F1} ms", context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, clock.Elapsed.TotalMilliseconds);
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, ApiError error, ILogger log)
+    {
+        if (context.Response.HasStarted)
+        {
+            log.LogWarning("{Method} {Path}: {Error} after the answer began; closing the connection", context.Request.Method, context.Request.Path.Value, error.Message);
+            context.Abort();
+            return;
+        }
+        context.Response.Clear();
+        context.Response.StatusCode = error.Status;
+        if (error.RetryAfterSeconds is { } seconds)
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (error.Status == StatusCodes.Status413PayloadTooLarge)
+        {
+            // The rest of an oversized body is not read: the connection cannot carry another request after this one.
+            context.Response.Headers.Connection = "close";
+        }
+        await context.Response.WriteAsJsonAsync(error.ToBody(), GatewayJsonContext.Default.ErrorBody, contentType: null, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, GatewayOptions options)
+    {
+        logging.ClearProviders();
+        logging.AddJsonConsole(json =>
+        {
+            json.IncludeScopes = false;
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            json.JsonWriterOptions = new JsonWriterOptions { Indented = false };
+        });
+        // stdout stays free for answers a script may read; every log line goes to stderr.
+        logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        logging.SetMinimumLevel(LogLevel.Warning);
+        logging.AddFilter("EdgeNode", options.LogRequests ? LogLevel.Debug : LogLevel.Information);
+    }
+}
