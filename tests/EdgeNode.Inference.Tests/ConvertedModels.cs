@@ -41,7 +41,7 @@ public sealed class ConvertedModels : IDisposable
     {
         lock (_gate)
         {
-            var key = ($"{checkpoint}|{options.EffectiveBlockSize}|{options.Asymmetric}|{options.CalibrationTextPath}", options.Precision);
+            var key = ($"{checkpoint}|{options.EffectiveBlockSize}|{options.Asymmetric}|{options.CalibrationTextPath}|{options.AccuracyLevel}|{options.EffectiveKvPrecision.ToName()}", options.Precision);
             if (_folders.TryGetValue(key, out var existing))
                 return existing;
             var folder = Path.Combine(_root.Path, $"{Path.GetFileNameWithoutExtension(checkpoint)}-{options.Precision.ToName()}-{_folders.Count}");

@@ -71,7 +71,11 @@ public sealed class QualityTableTests(ConvertedModels models, ITestOutputHelper 
         {
             var precision = WeightPrecisionNames.Parse(row.GetProperty("precision").GetString()!);
             var block = row.GetProperty("block_size") is { ValueKind: System.Text.Json.JsonValueKind.Number } b ? b.GetInt32() : (int?)null;
-            var options = new ConversionOptions { Precision = precision, BlockSize = block, Asymmetric = record.Asymmetric, CalibrationTextPath = calibration };
+            // Rows written before the KV cache's precision was recorded were measured with a float32 cache.
+            var kv = row.TryGetProperty("kv_precision", out var kvName) && kvName.ValueKind == System.Text.Json.JsonValueKind.String
+                ? KvPrecisionNames.Parse(kvName.GetString()!)
+                : KvPrecision.Fp32;
+            var options = new ConversionOptions { Precision = precision, BlockSize = block, Asymmetric = record.Asymmetric, CalibrationTextPath = calibration, KvPrecision = kv };
             PerplexityResult result;
             using (var local = LocalModel.Load(models.Runtime, models.Folder(checkpoint, tokenizer, options), tokenizer))
                 result = PerplexityEvaluator.Evaluate(local, text);

@@ -66,6 +66,7 @@ public static class QualityTable
             {
                 Precision = precision.ToName(),
                 BlockSize = precision == WeightPrecision.Fp32 ? null : manifest.BlockSize,
+                KvPrecision = manifest.KvPrecision.ToName(),
                 WeightBytes = manifest.Files.Where(f => f.Path.EndsWith(".onnx", StringComparison.Ordinal) || f.Path.EndsWith(".onnx.data", StringComparison.Ordinal)).Sum(f => f.Bytes),
                 Perplexity = perplexity.Perplexity,
                 ScoredTokens = perplexity.ScoredTokens,
@@ -117,6 +118,10 @@ public sealed class QualityRow
 {
     public required string Precision { get; init; }
     public int? BlockSize { get; init; }
+
+    /// <summary>The KV cache's element type; records written before it was recorded were measured with fp32.</summary>
+    public string? KvPrecision { get; init; }
+
     public long WeightBytes { get; init; }
     public double Perplexity { get; init; }
     public int ScoredTokens { get; init; }

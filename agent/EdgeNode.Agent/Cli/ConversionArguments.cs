@@ -5,7 +5,7 @@ namespace EdgeNode.Agent.Cli;
 
 /// <summary>
 /// The conversion options shared by generate, bench and models convert: --precision, --block-size, --accuracy-level,
-/// --asymmetric, --awq.
+/// --asymmetric, --awq, --kv-precision.
 /// </summary>
 public static class ConversionArguments
 {
@@ -15,6 +15,7 @@ public static class ConversionArguments
           --accuracy-level A MatMulNBits accuracy level: 4 = int8 activations (default), 0 = float activations
           --asymmetric       int8/int4: quantize each block over its [min, max] with a zero point (default: symmetric)
           --awq FILE         int8/int4: activation-aware scaling calibrated on the text in FILE (text like what the model will read)
+          --kv-precision K   fp16 | fp32 KV cache (default: fp16 for int8/int4, half the memory per position; fp32 for fp32)
 
         """;
 
@@ -51,6 +52,19 @@ public static class ConversionArguments
             throw new UsageException($"--awq {calibration}: calibration text not found; pass a text file like what the model will read");
         if (calibration is not null && new FileInfo(calibration).Length == 0)
             throw new UsageException($"--awq {calibration}: the calibration text is empty");
+        var kvText = args.String("kv-precision");
+        KvPrecision? kvPrecision = null;
+        if (kvText is not null)
+        {
+            try
+            {
+                kvPrecision = KvPrecisionNames.Parse(kvText);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--kv-precision: {e.Message}");
+            }
+        }
         var chatTemplate = readChatTemplate ? args.String("chat-template") : null;
         if (chatTemplate is not null)
         {
@@ -67,7 +81,7 @@ public static class ConversionArguments
         var options = new ConversionOptions
         {
             Precision = requested ?? WeightPrecision.Fp32, BlockSize = blockSize, AccuracyLevel = accuracyLevel,
-            Asymmetric = asymmetric, CalibrationTextPath = calibration, ChatTemplate = chatTemplate,
+            Asymmetric = asymmetric, CalibrationTextPath = calibration, ChatTemplate = chatTemplate, KvPrecision = kvPrecision,
         };
         return (options, requested);
     }

@@ -36,7 +36,7 @@ public static class DeviceContext
         var config = manifest.ToLlamaConfig();
         var weights = manifest.Files.Where(f => f.Path.EndsWith(".onnx", StringComparison.Ordinal) || f.Path.EndsWith(".onnx.data", StringComparison.Ordinal)).Sum(f => f.Bytes);
         var budget = ContextBudget.Choose(config.MaxSeqLen, Setting(), availableBytes, weights,
-            ContextBudget.KvBytesPerPositionOf(config.Layers, config.KvHeads, config.HeadSize));
+            ContextBudget.KvBytesPerPositionOf(config.Layers, config.KvHeads, config.HeadSize, manifest.KvPrecision));
         if (requested > 0)
             return budget.Request(requested);
         if (budget.Positions < 1)

@@ -21,6 +21,10 @@ namespace EdgeNode.Inference.Sessions;
 /// always reach its context; <see cref="AllocatedBytes"/> is what is held now. Disposing unbinds the cache from every
 /// session that had it bound, so no session keeps tensors over freed memory.
 /// </para>
+/// <para>
+/// Elements are float32 or float16 (<see cref="Precision"/>), as the slice's graph declares its past/present tensors;
+/// a float16 cache takes half the bytes per position.
+/// </para>
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -29,8 +33,9 @@ public sealed class KvCache : IDisposable
 
     private readonly int _kvHeads;
     private readonly int _headSize;
-    private readonly NativeBuffer<float>?[] _keys;
-    private readonly NativeBuffer<float>?[] _values;
+    // NativeBuffer<float> or NativeBuffer<Half>, as Precision says.
+    private readonly IDisposable?[] _keys;
+    private readonly IDisposable?[] _values;
     private readonly OrtValue?[] _keyValues;
     private readonly OrtValue?[] _valueValues;
     private readonly List<SliceSession> _boundTo = [];
@@ -40,7 +45,8 @@ public sealed class KvCache : IDisposable
 
     /// <param name="capacity">Positions the cache may hold (the conversation's context): 1..the model's context length.</param>
     /// <param name="initialPositions">Positions to allocate now (at most <paramref name="capacity"/>); 0 = <see cref="InitialPositions"/>.</param>
-    public KvCache(LlamaConfig config, int firstLayer, int endLayer, int capacity, int initialPositions = 0)
+    /// <param name="precision">Element type: the one the slice's past_key/past_value inputs take.</param>
+    public KvCache(LlamaConfig config, int firstLayer, int endLayer, int capacity, int initialPositions = 0, KvPrecision precision = KvPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (capacity <= 0 || capacity > config.MaxSeqLen)
@@ -51,27 +57,31 @@ public sealed class KvCache : IDisposable
         FirstLayer = firstLayer;
         EndLayer = endLayer;
         Capacity = capacity;
+        Precision = precision;
         _kvHeads = config.KvHeads;
         _headSize = AttentionLayout.CacheHeadSize(config);
         var layers = endLayer - firstLayer;
-        _keys = new NativeBuffer<float>?[layers];
-        _values = new NativeBuffer<float>?[layers];
+        _keys = new IDisposable?[layers];
+        _values = new IDisposable?[layers];
         _keyValues = new OrtValue?[layers];
         _valueValues = new OrtValue?[layers];
-        BytesPerPosition = BytesPerPositionOf(config, layers);
+        BytesPerPosition = BytesPerPositionOf(config, layers, precision);
         Bytes = BytesPerPosition * capacity;
         Allocate(Math.Min(capacity, initialPositions > 0 ? initialPositions : InitialPositions), copyLength: 0);
     }
 
-    /// <summary>Native bytes one position takes in <paramref name="layers"/> layers: keys and values, float32, heads as the kernel stores them.</summary>
-    public static long BytesPerPositionOf(LlamaConfig config, int layers)
+    /// <summary>Native bytes one position takes in <paramref name="layers"/> layers: keys and values, heads as the kernel stores them.</summary>
+    public static long BytesPerPositionOf(LlamaConfig config, int layers, KvPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Models.Recipes.ContextBudget.KvBytesPerPositionOf(layers, config.KvHeads, config.HeadSize);
+        return Models.Recipes.ContextBudget.KvBytesPerPositionOf(layers, config.KvHeads, config.HeadSize, precision);
     }
 
     public int FirstLayer { get; }
     public int EndLayer { get; }
+
+    /// <summary>Element type of the keys and values.</summary>
+    public KvPrecision Precision { get; }
 
     /// <summary>Positions this cache may hold: the conversation's context.</summary>
     public int Capacity { get; }
@@ -153,32 +163,43 @@ public sealed class KvCache : IDisposable
         var elements = (long)_kvHeads * positions * _headSize;
         for (var i = 0; i < _keys.Length; i++)
         {
-            _keys[i] = Replace(_keys[i], elements, copyLength, positions);
-            _values[i] = Replace(_values[i], elements, copyLength, positions);
+            // The tensors only point into the buffers: they go before the buffers are replaced.
             _keyValues[i]?.Dispose();
             _valueValues[i]?.Dispose();
-            _keyValues[i] = NativeTensor.Over(_keys[i]!, shape);
-            _valueValues[i] = NativeTensor.Over(_values[i]!, shape);
+            if (Precision == KvPrecision.Fp16)
+            {
+                (_keys[i], _keyValues[i]) = Replace((NativeBuffer<Half>?)_keys[i], elements, copyLength, positions, shape);
+                (_values[i], _valueValues[i]) = Replace((NativeBuffer<Half>?)_values[i], elements, copyLength, positions, shape);
+            }
+            else
+            {
+                (_keys[i], _keyValues[i]) = Replace((NativeBuffer<float>?)_keys[i], elements, copyLength, positions, shape);
+                (_values[i], _valueValues[i]) = Replace((NativeBuffer<float>?)_values[i], elements, copyLength, positions, shape);
+            }
         }
         AllocatedPositions = positions;
         Generation++;
     }
 
-    /// <summary>A buffer for <paramref name="positions"/> positions per head holding the first <paramref name="copyLength"/> of <paramref name="old"/>.</summary>
-    private NativeBuffer<float> Replace(NativeBuffer<float>? old, long elements, int copyLength, int positions)
+    /// <summary>
+    /// A buffer for <paramref name="positions"/> positions per head holding the first <paramref name="copyLength"/> of
+    /// <paramref name="old"/>, and the tensor over it.
+    /// </summary>
+    private (NativeBuffer<T> Buffer, OrtValue Tensor) Replace<T>(NativeBuffer<T>? old, long elements, int copyLength, int positions, long[] shape)
+        where T : unmanaged
     {
-        var buffer = new NativeBuffer<float>(elements);
+        var buffer = new NativeBuffer<T>(elements);
         if (old is not null)
         {
             // BNSH: each head's positions are contiguous, so a head's filled rows move as one block to its new stride.
             var oldStride = (long)AllocatedPositions * _headSize;
             var newStride = (long)positions * _headSize;
-            var rowFloats = copyLength * _headSize;
+            var rowElements = copyLength * _headSize;
             for (var h = 0; h < _kvHeads; h++)
-                old.Slice(h * oldStride, rowFloats).CopyTo(buffer.Slice(h * newStride, rowFloats));
+                old.Slice(h * oldStride, rowElements).CopyTo(buffer.Slice(h * newStride, rowElements));
             old.Dispose();
         }
-        return buffer;
+        return (buffer, NativeTensor.Over(buffer, shape));
     }
 
     public void Dispose()

@@ -82,6 +82,10 @@ public sealed class LocalModel : IDisposable
                 throw new ModelFormatException($"{folder}: slice file {slice.File} named in the manifest is missing; convert the model again");
             var session = new SliceSession(runtime, path, slice.ToSpec(), config);
             sessions.Add(session);
+            // Budgets count the manifest's precision: a slice that disagrees would hold other bytes than they reserve.
+            if (session.Spec.HasLayers && session.KvPrecision != manifest.KvPrecision)
+                throw new ModelFormatException(
+                    $"{folder}: slice {slice.File} keeps a {session.KvPrecision.ToName()} KV cache but the manifest says {manifest.KvPrecision.ToName()}; convert the model again");
             return session;
         }
     }
@@ -107,7 +111,7 @@ public sealed class LocalModel : IDisposable
     }
 
     /// <summary>Native bytes one position of a conversation takes across every layer (keys and values).</summary>
-    public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, Config.Layers);
+    public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, Config.Layers, Manifest.KvPrecision);
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to the conversation and returns logits: for the last position only

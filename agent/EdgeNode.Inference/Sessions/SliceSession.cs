@@ -52,6 +52,10 @@ public sealed class SliceSession : IDisposable
         _binding = _session.CreateIoBinding();
         if (spec.HasLayers)
         {
+            // The graph says what its cache holds; caches made for this slice follow it.
+            KvPrecision = _session.InputMetadata[SliceTensorNames.PastKey(spec.FirstLayer)].ElementDataType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16
+                ? KvPrecision.Fp16
+                : KvPrecision.Fp32;
             _seqLensKValue = NativeTensor.Over(_seqLensK, 1);
             _totalLengthValue = NativeTensor.Over(_totalLength);
             BindSequenceLengths();
@@ -60,11 +64,14 @@ public sealed class SliceSession : IDisposable
 
     public SliceSpec Spec { get; }
 
+    /// <summary>Element type of this slice's KV cache (past_key/past_value), read from the graph; fp32 for a slice without layers.</summary>
+    public KvPrecision KvPrecision { get; }
+
     /// <summary>Floats per position in the output: vocab size for a slice with the head, else dim.</summary>
     public int OutputWidth => Spec.Head ? _config.VocabSize : _config.Dim;
 
     /// <summary>A cache for this slice's layers that may hold <paramref name="capacity"/> positions (allocated as they fill).</summary>
-    public KvCache CreateCache(int capacity) => new(_config, Spec.FirstLayer, Spec.EndLayer, capacity);
+    public KvCache CreateCache(int capacity) => new(_config, Spec.FirstLayer, Spec.EndLayer, capacity, precision: KvPrecision);
 
     /// <summary>Runs token ids through a slice that starts with the embedding.</summary>
     public ReadOnlySpan<float> RunTokens(ReadOnlySpan<int> tokens, KvCache? cache)
@@ -160,6 +167,8 @@ public sealed class SliceSession : IDisposable
             ObjectDisposedException.ThrowIf(cache.IsDisposed, cache);
             if (cache.FirstLayer != Spec.FirstLayer || cache.EndLayer != Spec.EndLayer)
                 throw new ArgumentException($"cache holds layers [{cache.FirstLayer},{cache.EndLayer}) but this slice runs [{Spec.FirstLayer},{Spec.EndLayer})", nameof(cache));
+            if (cache.Precision != KvPrecision)
+                throw new ArgumentException($"cache holds {cache.Precision.ToName()} keys and values but slice {Spec.FileName} takes {KvPrecision.ToName()}; make the cache with CreateCache", nameof(cache));
             var total = cache.Length + positions;
             if (total > cache.Capacity)
                 throw new ContextFullException(cache.Capacity, cache.Length, positions);

@@ -23,15 +23,20 @@ public sealed class LlamaSliceBuilder
 
     private readonly int _accuracyLevel;
     private readonly PrequantizedWeights? _prequantized;
+    private readonly KvPrecision _kvPrecision;
 
     /// <param name="accuracyLevel">MatMulNBits accuracy_level: 4 lets the kernel quantize activations to int8
     /// (fast on AVX-VNNI / ARM dotprod), 0 keeps them float.</param>
     /// <param name="asymmetric">Quantize blocks over their [min, max] with a zero point instead of symmetrically.</param>
     /// <param name="prequantized">Matrices that arrived block-quantized (GGUF Q4_0 / Q8_0): written as they are wherever
     /// their format is the precision's bits at this block size.</param>
+    /// <param name="kvPrecision">Element type of the KV cache. With fp16 the attention runs in float16 (GroupQueryAttention
+    /// takes one type for q/k/v, the cache and the rotary tables): q/k/v go in through a Cast and the output comes back
+    /// to float32 through another, so everything outside the attention stays float32.</param>
     public LlamaSliceBuilder(LlamaWeights weights, WeightPrecision precision, int blockSize = 32, int accuracyLevel = 4, bool asymmetric = false,
-        PrequantizedWeights? prequantized = null)
+        PrequantizedWeights? prequantized = null, KvPrecision kvPrecision = KvPrecision.Fp32)
     {
+        _kvPrecision = kvPrecision;
         _prequantized = prequantized is { Count: > 0 } ? prequantized : null;
         if (accuracyLevel is < 0 or > 4)
             throw new ArgumentOutOfRangeException(nameof(accuracyLevel), accuracyLevel, "accuracy level is 0 (unset), 1 (fp32), 2 (fp16), 3 (bf16) or 4 (int8)");
@@ -57,6 +62,7 @@ public sealed class LlamaSliceBuilder
         writer.SetMetadata("edgenode.architecture", "llama");
         writer.SetMetadata("edgenode.slice", $"embed={spec.Embed};layers={spec.FirstLayer}:{spec.EndLayer};head={spec.Head}");
         writer.SetMetadata("edgenode.precision", _precision.ToName());
+        writer.SetMetadata("edgenode.kv_precision", _kvPrecision.ToName());
 
         var d = _config.Dim;
         string hidden;
@@ -165,17 +171,30 @@ public sealed class LlamaSliceBuilder
             ];
         }
 
+        var halfKv = _kvPrecision == KvPrecision.Fp16;
+        var kvType = halfKv ? OnnxElementType.Float16 : OnnxElementType.Float;
+        if (halfKv)
+        {
+            for (var i = 0; i < attentionInputs.Length; i++)
+            {
+                if (attentionInputs[i].Length == 0)
+                    continue;
+                writer.AddNode("Cast", [attentionInputs[i]], [$"{attentionInputs[i]}.fp16"], attributes: OnnxAttribute.Int("to", (long)OnnxElementType.Float16));
+                attentionInputs[i] = $"{attentionInputs[i]}.fp16";
+            }
+        }
+        var attentionOut = halfKv ? $"{p}.attn.out.fp16" : $"{p}.attn.out";
         var pastKey = SliceTensorNames.PastKey(layer);
         var pastValue = SliceTensorNames.PastValue(layer);
         var presentKey = SliceTensorNames.PresentKey(layer);
         var presentValue = SliceTensorNames.PresentValue(layer);
-        writer.AddInput(pastKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
-        writer.AddInput(pastValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
-        writer.AddOutput(presentKey, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
-        writer.AddOutput(presentValue, OnnxElementType.Float, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddInput(pastKey, kvType, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddInput(pastValue, kvType, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddOutput(presentKey, kvType, "batch", c.KvHeads, "cache_sequence", headSize);
+        writer.AddOutput(presentValue, kvType, "batch", c.KvHeads, "cache_sequence", headSize);
         writer.AddNode("GroupQueryAttention",
             [.. attentionInputs, pastKey, pastValue, SliceTensorNames.SeqLensK, SliceTensorNames.TotalSequenceLength, "rope.cos", "rope.sin"],
-            [$"{p}.attn.out", presentKey, presentValue],
+            [attentionOut, presentKey, presentValue],
             MicrosoftDomain, $"{p}.attn",
             OnnxAttribute.Int("num_heads", c.Heads),
             OnnxAttribute.Int("kv_num_heads", c.KvHeads),
@@ -184,6 +203,8 @@ public sealed class LlamaSliceBuilder
             OnnxAttribute.Float("scale", 1f / MathF.Sqrt(c.HeadSize)),
             // llama2.c rotates consecutive pairs (i, i+1) within a head: the interleaved pattern.
             OnnxAttribute.Int("rotary_interleaved", 1));
+        if (halfKv)
+            writer.AddNode("Cast", [attentionOut], [$"{p}.attn.out"], attributes: OnnxAttribute.Int("to", (long)OnnxElementType.Float));
         AddProjection(writer, $"{p}.wo", $"{p}.attn.out", wo, c.Dim, qWidth, $"{p}.wo.out");
 
         var ffnIn = AddRmsNorm(writer, $"{p}.ffn_norm", attnResidual, $"{p}.wo.out", w.RmsFfn, out var ffnResidual);
@@ -254,6 +275,15 @@ public sealed class LlamaSliceBuilder
 
     private static byte[] Int64Bytes(params long[] values) => MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 
+    /// <summary>float16 little-endian bytes of <paramref name="values"/> (round to nearest even).</summary>
+    private static byte[] HalfBytes(float[] values)
+    {
+        var halves = new Half[values.Length];
+        for (var i = 0; i < values.Length; i++)
+            halves[i] = (Half)values[i];
+        return MemoryMarshal.AsBytes(halves.AsSpan()).ToArray();
+    }
+
     /// <summary>y = x · Wᵀ for W stored [n][k] (llama2.c's [out][in]).</summary>
     private void AddProjection(OnnxModelWriter writer, string name, string input, ReadOnlySpan<float> weight, int n, int k, string output)
     {
@@ -283,7 +313,8 @@ public sealed class LlamaSliceBuilder
     /// <summary>
     /// cos/sin tables [max_seq][cache_head/2] from the model's rotary frequencies (theta, and Llama-3 scaling
     /// when the config has it), angle = pos * freq in float32 as the reference computes it. Pairs that only
-    /// exist because of head padding get cos 1, sin 0: they hold zeros and stay zeros.
+    /// exist because of head padding get cos 1, sin 0: they hold zeros and stay zeros. With a float16 cache the
+    /// tables are stored as float16 once, rounded from the float32 angles, instead of cast on every run.
     /// </summary>
     private void AddRotaryCaches(OnnxModelWriter writer)
     {
@@ -305,6 +336,12 @@ public sealed class LlamaSliceBuilder
                 cos[pos * half + j] = MathF.Cos(angle);
                 sin[pos * half + j] = MathF.Sin(angle);
             }
+        }
+        if (_kvPrecision == KvPrecision.Fp16)
+        {
+            writer.AddInitializer("rope.cos", OnnxElementType.Float16, [rows, half], HalfBytes(cos));
+            writer.AddInitializer("rope.sin", OnnxElementType.Float16, [rows, half], HalfBytes(sin));
+            return;
         }
         writer.AddInitializer("rope.cos", [rows, half], cos);
         writer.AddInitializer("rope.sin", [rows, half], sin);

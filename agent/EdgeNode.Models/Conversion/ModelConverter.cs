@@ -29,6 +29,11 @@ public sealed record ConversionOptions
     /// </summary>
     public bool Asymmetric { get; init; }
 
+    /// <summary>The KV cache's element type; null picks <see cref="KvPrecisionNames.DefaultFor"/> the weight precision.</summary>
+    public KvPrecision? KvPrecision { get; init; }
+
+    public KvPrecision EffectiveKvPrecision => KvPrecision ?? KvPrecisionNames.DefaultFor(Precision);
+
     /// <summary>
     /// Matrices the checkpoint already held block-quantized (GgufCheckpoint.Read with keepBlocks): with int4 + Q4_0 or
     /// int8 + Q8_0 at block size 32 they go into the graph as they are, with no second rounding.
@@ -100,7 +105,8 @@ public static class ModelConverter
         }
         Directory.CreateDirectory(outFolder);
 
-        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, prequantized);
+        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, prequantized,
+            options.EffectiveKvPrecision);
         var specs = new List<SliceSpec> { SliceSpec.EmbedOnly };
         specs.AddRange(ranges.Select(r => SliceSpec.Layers(r.First, r.End)));
         specs.Add(SliceSpec.HeadOnly(config.Layers));
@@ -131,6 +137,7 @@ public static class ModelConverter
             Config = ModelManifest.FromLlamaConfig(config),
             Precision = options.Precision.ToName(),
             BlockSize = options.Precision == WeightPrecision.Fp32 ? 0 : options.EffectiveBlockSize,
+            KvPrecisionName = options.EffectiveKvPrecision.ToName(),
             Tokenizer = tokenizerName,
             ChatTemplate = chatTemplate,
             Slices = slices,

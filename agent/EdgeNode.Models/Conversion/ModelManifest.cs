@@ -18,6 +18,12 @@ public sealed class ModelManifest
     public required ManifestConfig Config { get; set; }
     public required string Precision { get; set; }
     public int BlockSize { get; set; }
+
+    /// <summary>The KV cache's element type ("fp16" or "fp32"); manifests written before it was recorded leave it null: fp32.</summary>
+    [JsonPropertyName("kv_precision")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? KvPrecisionName { get; set; }
+
     public required string Tokenizer { get; set; }
     public string? SourceSha256 { get; set; }
 
@@ -33,6 +39,9 @@ public sealed class ModelManifest
 
     [JsonIgnore]
     public WeightPrecision WeightPrecision => WeightPrecisionNames.Parse(Precision);
+
+    [JsonIgnore]
+    public KvPrecision KvPrecision => KvPrecisionName is null ? KvPrecision.Fp32 : KvPrecisionNames.Parse(KvPrecisionName);
 
     public static ModelManifest Load(string folder)
     {
@@ -50,6 +59,8 @@ public sealed class ModelManifest
         }
         if (manifest is null || manifest.Format != CurrentFormat)
             throw new ModelFormatException($"{path}: format '{manifest?.Format}' is not {CurrentFormat}; convert the model again with this version");
+        if (manifest.KvPrecisionName is { } kv && kv is not ("fp16" or "fp32"))
+            throw new ModelFormatException($"{path}: kv_precision '{kv}' is neither fp16 nor fp32; convert the model again");
         return manifest;
     }
 

@@ -1,11 +1,12 @@
 using System.Globalization;
+using EdgeNode.Models.Conversion;
 
 namespace EdgeNode.Models.Recipes;
 
 /// <summary>
 /// How many positions a conversation may hold on a device: the smallest of the model's own limit, a setting, and what
 /// the memory left after the weights allows for the KV cache. Published contexts run to 32K–128K positions, whose
-/// float32 KV cache alone is several GiB, so the context is a property of the device as much as of the model; every
+/// KV cache alone is several GiB, so the context is a property of the device as much as of the model; every
 /// fit check counts the KV cache at the context chosen here.
 /// </summary>
 public sealed record ContextBudget
@@ -47,11 +48,11 @@ public sealed record ContextBudget
         : Setting is { } s && Positions == s && s < ModelLimit ? "setting" : "model";
 
     /// <summary>
-    /// Float32 keys and values of <paramref name="layers"/> layers for one position, heads as the attention kernel stores
-    /// them (padded to a multiple of 16).
+    /// Keys and values of <paramref name="layers"/> layers for one position at <paramref name="precision"/>, heads as the
+    /// attention kernel stores them (padded to a multiple of 16).
     /// </summary>
-    public static long KvBytesPerPositionOf(int layers, int kvHeads, int headSize) =>
-        2L * layers * kvHeads * ((headSize + 15) / 16 * 16) * sizeof(float);
+    public static long KvBytesPerPositionOf(int layers, int kvHeads, int headSize, KvPrecision precision) =>
+        2L * layers * kvHeads * ((headSize + 15) / 16 * 16) * precision.ElementBytes();
 
     /// <summary>Positions whose KV cache fits beside <paramref name="weightBytes"/> of weights in <paramref name="availableBytes"/>.</summary>
     public static int MemoryLimitOf(long availableBytes, long weightBytes, long kvBytesPerPosition)

@@ -1,3 +1,4 @@
+using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Recipes;
 
 namespace EdgeNode.Models.Tests.Recipes;
@@ -5,14 +6,35 @@ namespace EdgeNode.Models.Tests.Recipes;
 public sealed class ContextBudgetTests
 {
     // Llama-3.2-1B: 16 layers, 8 KV heads of 64: 64 KiB of float32 keys and values per position.
-    private static readonly long s_llamaKv = ContextBudget.KvBytesPerPositionOf(16, 8, 64);
+    private static readonly long s_llamaKv = ContextBudget.KvBytesPerPositionOf(16, 8, 64, KvPrecision.Fp32);
 
     [Fact]
     public void KvPerPositionCountsKeysValuesAndPaddedHeads()
     {
         Assert.Equal(64 * 1024, s_llamaKv);
         // stories260K's heads of 8 are stored padded to 16.
-        Assert.Equal(2L * 5 * 4 * 16 * 4, ContextBudget.KvBytesPerPositionOf(5, 4, 8));
+        Assert.Equal(2L * 5 * 4 * 16 * 4, ContextBudget.KvBytesPerPositionOf(5, 4, 8, KvPrecision.Fp32));
+    }
+
+    [Fact]
+    public void AFloat16CacheHalvesTheBytesAndDoublesTheMemoryBoundContext()
+    {
+        var half = ContextBudget.KvBytesPerPositionOf(16, 8, 64, KvPrecision.Fp16);
+        Assert.Equal(s_llamaKv / 2, half);
+        var weights = 1L << 30;
+        var full = ContextBudget.Choose(131072, null, 4L << 30, weights, s_llamaKv);
+        var halved = ContextBudget.Choose(131072, null, 4L << 30, weights, half);
+        Assert.Equal(2 * full.MemoryLimit, halved.MemoryLimit);
+    }
+
+    [Fact]
+    public void QuantizedWeightsDefaultToAFloat16Cache()
+    {
+        Assert.Equal(KvPrecision.Fp32, KvPrecisionNames.DefaultFor(WeightPrecision.Fp32));
+        Assert.Equal(KvPrecision.Fp16, KvPrecisionNames.DefaultFor(WeightPrecision.Int8));
+        Assert.Equal(KvPrecision.Fp16, KvPrecisionNames.DefaultFor(WeightPrecision.Int4));
+        Assert.Equal(KvPrecision.Fp16, new ConversionOptions { Precision = WeightPrecision.Int4 }.EffectiveKvPrecision);
+        Assert.Equal(KvPrecision.Fp32, new ConversionOptions { Precision = WeightPrecision.Int8, KvPrecision = KvPrecision.Fp32 }.EffectiveKvPrecision);
     }
 
     [Fact]

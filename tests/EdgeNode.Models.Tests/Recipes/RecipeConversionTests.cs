@@ -45,6 +45,8 @@ public sealed class RecipeConversionTests : IDisposable
         // It survives a save and load.
         var loaded = ModelManifest.Load(Path.Combine(_dir.Path, "out"));
         Assert.Equal(q.ActivationAware.CalibrationSha256, loaded.Quantization!.ActivationAware!.CalibrationSha256);
+        // An int4 variant keeps its KV cache in float16 unless told otherwise.
+        Assert.Equal(KvPrecision.Fp16, loaded.KvPrecision);
     }
 
     [Fact]
