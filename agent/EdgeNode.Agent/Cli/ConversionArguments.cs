@@ -15,7 +15,7 @@ public static class ConversionArguments
           --accuracy-level A MatMulNBits accuracy level: 4 = int8 activations (default), 0 = float activations
           --asymmetric       int8/int4: quantize each block over its [min, max] with a zero point (default: symmetric)
           --awq FILE         int8/int4: activation-aware scaling calibrated on the text in FILE (text like what the model will read)
-          --kv-precision K   fp16 | fp32 KV cache (default: fp16 for int8/int4, half the memory per position; fp32 for fp32)
+          --kv-precision K   fp16 | fp32 KV cache (default: fp16 for int4, half the memory per position; fp32 otherwise)
 
         """;
 

@@ -34,7 +34,7 @@ public static partial class ModelsCommand
             var total = WeightFootprint.Of(recipe.Shape, variant).TotalBytes;
             Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(recipe.Shape, variant, total, available, setting, requested)}");
         }
-        Console.Out.WriteLine($"fit: weights × {ContextBudget.RuntimeOverhead.ToString(System.Globalization.CultureInfo.InvariantCulture)} (runtime, activations) + KV cache at the context (fp16 for int8/int4 variants, fp32 for fp32), against free memory; "
+        Console.Out.WriteLine($"fit: weights × {ContextBudget.RuntimeOverhead.ToString(System.Globalization.CultureInfo.InvariantCulture)} (runtime, activations) + KV cache at the context (fp16 for int4 variants, fp32 otherwise), against free memory; "
             + $"context: {(requested > 0 ? $"--context {requested}" : $"the smallest of the model's, {DeviceContext.SettingVariable} and what memory leaves, at least {ContextBudget.MinimumContext}")}; "
             + "a pool counts its heaviest node. 'edgenode models pull NAME' fetches one.");
         return 0;

@@ -28,13 +28,13 @@ public sealed class ContextBudgetTests
     }
 
     [Fact]
-    public void QuantizedWeightsDefaultToAFloat16Cache()
+    public void Int4WeightsDefaultToAFloat16Cache()
     {
         Assert.Equal(KvPrecision.Fp32, KvPrecisionNames.DefaultFor(WeightPrecision.Fp32));
-        Assert.Equal(KvPrecision.Fp16, KvPrecisionNames.DefaultFor(WeightPrecision.Int8));
+        Assert.Equal(KvPrecision.Fp32, KvPrecisionNames.DefaultFor(WeightPrecision.Int8));
         Assert.Equal(KvPrecision.Fp16, KvPrecisionNames.DefaultFor(WeightPrecision.Int4));
         Assert.Equal(KvPrecision.Fp16, new ConversionOptions { Precision = WeightPrecision.Int4 }.EffectiveKvPrecision);
-        Assert.Equal(KvPrecision.Fp32, new ConversionOptions { Precision = WeightPrecision.Int8, KvPrecision = KvPrecision.Fp32 }.EffectiveKvPrecision);
+        Assert.Equal(KvPrecision.Fp16, new ConversionOptions { Precision = WeightPrecision.Int8, KvPrecision = KvPrecision.Fp16 }.EffectiveKvPrecision);
     }
 
     [Fact]
