@@ -44,11 +44,14 @@ public sealed class ReleaseBundleTests
         var root = $"edgenode-0.1.0-{rid}/";
 
         Assert.Equal(
-            new[] { "README.txt", "edgenode", "libonnxruntime.so", "licenses/dotnet-LICENSE.txt", "licenses/dotnet-THIRD-PARTY-NOTICES.txt",
-                "licenses/onnxruntime-LICENSE.txt", "licenses/onnxruntime-ThirdPartyNotices.txt" },
+            new[] { "README.txt", "edgenode", "libe_sqlite3.so", "libonnxruntime.so", "licenses/PACKAGES.txt",
+                "licenses/aspnetcore-LICENSE.txt", "licenses/aspnetcore-THIRD-PARTY-NOTICES.txt", "licenses/dotnet-LICENSE.txt",
+                "licenses/dotnet-THIRD-PARTY-NOTICES.txt", "licenses/onnxruntime-LICENSE.txt", "licenses/onnxruntime-ThirdPartyNotices.txt",
+                "licenses/sqlite-LICENSE.txt" },
             entries.Keys.Where(k => !k.EndsWith('/')).Select(k => k[root.Length..]).Order(StringComparer.Ordinal));
         Assert.Equal(elfMachine, BitConverter.ToUInt16(entries[root + "edgenode"], 18));
         Assert.Equal(elfMachine, BitConverter.ToUInt16(entries[root + "libonnxruntime.so"], 18));
+        Assert.Equal(elfMachine, BitConverter.ToUInt16(entries[root + "libe_sqlite3.so"], 18));
         Assert.Contains("ONNX Runtime 1.31.1", System.Text.Encoding.UTF8.GetString(entries[root + "README.txt"]));
         Assert.Contains("MIT License", System.Text.Encoding.UTF8.GetString(entries[root + "licenses/onnxruntime-LICENSE.txt"]));
     }
