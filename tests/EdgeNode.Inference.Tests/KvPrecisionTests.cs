@@ -103,7 +103,7 @@ public sealed class KvPrecisionTests(ConvertedModels models, ITestOutputHelper o
     [Fact]
     public void GrowingAFloat16CacheChangesNoLogit()
     {
-        using var local = Load(Int8Folder(null));
+        using var local = Load(Int8Folder(KvPrecision.Fp16));
         var context = local.Config.MaxSeqLen;
         var layers = local.Manifest.Slices.Single(s => !s.Embed && !s.Head);
         using var whole = new ConversationState([new KvCache(local.Config, layers.FirstLayer, layers.EndLayer, context, context, KvPrecision.Fp16)]);
@@ -145,7 +145,7 @@ public sealed class KvPrecisionTests(ConvertedModels models, ITestOutputHelper o
         Assert.Equal(local.Config.VocabSize, local.Forward([1, 403], state).Length);
 
         // A float16 folder stripped of the field is caught at load, before a budget counts the wrong bytes.
-        var stripped = CopyWithoutKvPrecision(Int8Folder(null), Path.Combine(dir.Path, "int8"));
+        var stripped = CopyWithoutKvPrecision(Int8Folder(KvPrecision.Fp16), Path.Combine(dir.Path, "int8"));
         var e = Assert.Throws<ModelFormatException>(() => Load(stripped));
         Assert.Contains("fp16 KV cache but the manifest says fp32", e.Message, StringComparison.Ordinal);
     }
@@ -153,7 +153,7 @@ public sealed class KvPrecisionTests(ConvertedModels models, ITestOutputHelper o
     [Fact]
     public void ACacheOfTheOtherPrecisionIsRefused()
     {
-        using var local = Load(Int8Folder(null));
+        using var local = Load(Int8Folder(KvPrecision.Fp16));
         var layers = local.Manifest.Slices.Single(s => !s.Embed && !s.Head);
         using var state = new ConversationState([new KvCache(local.Config, layers.FirstLayer, layers.EndLayer, 16)]);
         var e = Assert.Throws<ArgumentException>(() => local.Forward([1], state));

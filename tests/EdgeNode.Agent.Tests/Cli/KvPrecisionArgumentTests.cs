@@ -11,8 +11,9 @@ public sealed class KvPrecisionArgumentTests
     [Fact]
     public void AbsentTheCacheFollowsTheWeights()
     {
-        Assert.Null(Read("--precision", "int8").KvPrecision);
-        Assert.Equal(KvPrecision.Fp16, Read("--precision", "int8").EffectiveKvPrecision);
+        Assert.Null(Read("--precision", "int4").KvPrecision);
+        Assert.Equal(KvPrecision.Fp16, Read("--precision", "int4").EffectiveKvPrecision);
+        Assert.Equal(KvPrecision.Fp32, Read("--precision", "int8").EffectiveKvPrecision);
         Assert.Equal(KvPrecision.Fp32, Read().EffectiveKvPrecision);
     }
 
