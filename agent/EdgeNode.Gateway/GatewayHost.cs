@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EdgeNode.Gateway.Api;
+using EdgeNode.Gateway.Dashboard;
 using EdgeNode.Gateway.Jobs;
+using EdgeNode.Gateway.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -36,7 +38,7 @@ public static class GatewayHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
-        builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, new ServingStats(), services.GetRequiredService<ILoggerFactory>()));
         if (options.JobsDatabasePath is { } jobsDatabase)
         {
             builder.Services.AddSingleton(_ => new JobStore(jobsDatabase));
@@ -66,6 +68,11 @@ public static class GatewayHost
 
     private static void MapRoutes(WebApplication app, bool jobs)
     {
+        app.MapGet("/", PageFiles.DashboardAsync);
+        app.MapGet("/dashboard", PageFiles.DashboardAsync);
+        app.MapGet("/chat", PageFiles.ChatAsync);
+        app.MapGet("/pages/{name}", PageFiles.AssetAsync);
+        app.MapGet("/v1/dashboard/events", DashboardEvents.StreamAsync);
         app.MapGet("/v1/models", ModelsEndpoint.HandleAsync);
         app.MapPost("/v1/completions", CompletionsEndpoint.HandleAsync);
         app.MapPost("/v1/chat/completions", ChatCompletionsEndpoint.HandleAsync);
@@ -85,7 +92,9 @@ public static class GatewayHost
         var clock = Stopwatch.StartNew();
         try
         {
-            keys.Check(context.Request);
+            // The pages themselves hold nothing of the node's; the API calls they make are checked like any other.
+            if (!PageFiles.IsPagePath(context.Request.Path))
+                keys.Check(context.Request);
             await next(context).ConfigureAwait(false);
         }
         catch (ApiError e)

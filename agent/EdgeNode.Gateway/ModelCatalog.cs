@@ -1,4 +1,5 @@
 using EdgeNode.Gateway.Api;
+using EdgeNode.Gateway.Dashboard;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeNode.Gateway;
@@ -8,20 +9,24 @@ public sealed class ModelCatalog : IDisposable
 {
     private readonly Dictionary<string, ModelRunner> _runners = new(StringComparer.Ordinal);
 
-    public ModelCatalog(IEnumerable<ServedModel> models, int maxQueuedPerModel, ILoggerFactory logs)
+    public ModelCatalog(IEnumerable<ServedModel> models, int maxQueuedPerModel, ServingStats stats, ILoggerFactory logs)
     {
+        Stats = stats;
         var log = logs.CreateLogger("EdgeNode.Gateway.Models");
         foreach (var model in models)
         {
             if (_runners.TryGetValue(model.Id, out var existing))
                 throw new ArgumentException($"two models share the name '{model.Id}' ({existing.Served.Source} and {model.Source}); serve one of them, or rename a file or folder");
-            _runners.Add(model.Id, new ModelRunner(model, maxQueuedPerModel, log));
+            _runners.Add(model.Id, new ModelRunner(model, maxQueuedPerModel, stats, log));
         }
         // The first model in a stable order is what listings show first.
         Ids = [.. _runners.Keys.Order(StringComparer.Ordinal)];
     }
 
     public IReadOnlyList<string> Ids { get; }
+
+    /// <summary>What every model has served since the node started.</summary>
+    public ServingStats Stats { get; }
 
     /// <summary>The runner for <paramref name="id"/>; an unknown id is the client's mistake (404).</summary>
     public ModelRunner Get(string? id)

@@ -17,4 +17,5 @@ namespace EdgeNode.Gateway.Api;
 [JsonSerializable(typeof(Jobs.JobSubmission))]
 [JsonSerializable(typeof(Jobs.JobView))]
 [JsonSerializable(typeof(Jobs.JobList))]
+[JsonSerializable(typeof(Dashboard.DashboardSnapshot))]
 internal sealed partial class GatewayJsonContext : JsonSerializerContext;

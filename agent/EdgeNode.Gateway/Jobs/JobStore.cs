@@ -155,6 +155,23 @@ public sealed class JobStore : IDisposable
         }
     }
 
+    /// <summary>How many jobs are in each status; every status is present, zero when none (the dashboard's counts).</summary>
+    public Dictionary<string, int> CountByStatus()
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            [JobStatus.Queued] = 0, [JobStatus.InProgress] = 0, [JobStatus.Completed] = 0, [JobStatus.Failed] = 0, [JobStatus.Cancelled] = 0,
+        };
+        lock (_gate)
+        {
+            using var select = Command("SELECT status, COUNT(*) FROM jobs GROUP BY status");
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+                counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+        return counts;
+    }
+
     private Job? Find(string where, params (string Name, object? Value)[] parameters)
     {
         using var select = Command($"SELECT {Columns} FROM jobs WHERE {where}", parameters);
