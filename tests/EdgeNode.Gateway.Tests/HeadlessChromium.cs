@@ -15,7 +15,7 @@ public static class HeadlessChromium
     private static readonly string[] s_flags =
     [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--disable-breakpad",
     ];
 
     /// <summary>The page's DOM once <paramref name="virtualTimeMs"/> of page time has passed.</summary>

@@ -44,7 +44,7 @@
     const recent = s.recent;
     const average = recent.length ? recent.reduce((sum, r) => sum + r.tokens_per_second, 0) / recent.length : 0;
     $("tok-per-second").textContent = recent.length ? average.toFixed(1) + " tok/s over the last " + recent.length : "no requests yet";
-    fill($("recent"), recent.map(r => [new Date(r.finished_at_ms).toLocaleTimeString(), r.model, r.tokens, r.seconds.toFixed(2) + " s", r.tokens_per_second.toFixed(1)]), "no requests yet", 5);
+    fill($("recent"), recent.map(r => [new Date(r.finished_at_ms).toLocaleTimeString(), r.model, r.tokens, (r.seconds < 1 ? (r.seconds * 1000).toFixed(1) + " ms" : r.seconds.toFixed(2) + " s"), r.tokens_per_second.toFixed(1)]), "no requests yet", 5);
     fill($("jobs"), s.jobs ? Object.entries(s.jobs).map(([status, count]) => [status, count]) : [], "jobs are off on this node", 2);
     $("pool").textContent = s.pool ? JSON.stringify(s.pool) : "no pool yet";
     $("sensors").textContent = s.sensors ? JSON.stringify(s.sensors) : "no sensor";
