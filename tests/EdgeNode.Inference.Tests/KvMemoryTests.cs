@@ -95,7 +95,10 @@ public sealed class KvMemoryTests(ConvertedModels models)
             local.Forward(token, state).CopyTo(logits);
             token[0] = TokenSampler.ArgMax(logits);
         }
-        const int Steps = 64;
+        // Enough steps that one object per step (24 bytes at least) would show, while a one-off allocation by the
+        // runtime itself (a tiered-JIT transition, measured at a few hundred bytes) does not; few enough that the
+        // cache stays within its first allocation (growth is rare and allocates by design).
+        const int Steps = KvCache.InitialPositions - 16;
         var before = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < Steps; i++)
         {
@@ -103,6 +106,6 @@ public sealed class KvMemoryTests(ConvertedModels models)
             token[0] = TokenSampler.ArgMax(logits);
         }
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated == 0, $"{Steps} decode steps allocated {allocated} managed bytes");
+        Assert.True(allocated < Steps * 2, $"{Steps} decode steps allocated {allocated} managed bytes");
     }
 }

@@ -188,13 +188,17 @@ public sealed class TokenSamplerTests
             logits.CopyTo(work, 0);
             sampler.Sample(work, history);
         }
+        // Enough calls that one object per call (24 bytes at least) would show, while a one-off allocation by the runtime
+        // itself (a tiered-JIT transition, seen at 280 bytes) does not.
+        const int Calls = 2000;
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < Calls; i++)
         {
             logits.CopyTo(work, 0);
             sampler.Sample(work, history);
         }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < Calls, $"{Calls} samples allocated {allocated} managed bytes");
     }
 
     [Fact]
