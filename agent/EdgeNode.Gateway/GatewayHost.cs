@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EdgeNode.Gateway.Api;
+using EdgeNode.Gateway.FairUse;
 using EdgeNode.Gateway.Jobs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -36,6 +37,7 @@ public static class GatewayHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
+        builder.Services.AddSingleton(new ClientLimits(options.KeyRateLimit, options.AddressRateLimit, options.ApiKeys.Count));
         builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, services.GetRequiredService<ILoggerFactory>()));
         if (options.JobsDatabasePath is { } jobsDatabase)
         {
@@ -48,7 +50,8 @@ public static class GatewayHost
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway");
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         var keys = app.Services.GetRequiredService<BearerKeys>();
-        app.Use((context, next) => Guard(context, next, keys, log));
+        var limits = app.Services.GetRequiredService<ClientLimits>();
+        app.Use((context, next) => Guard(context, next, keys, limits, log));
         MapRoutes(app, options.JobsDatabasePath is not null);
         // Opened before listening, so a database that cannot be opened stops the start with its reason.
         var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
@@ -57,12 +60,15 @@ public static class GatewayHost
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var jobs = jobRunner is null ? Task.CompletedTask : Task.Run(() => jobRunner.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen.ToString();
-        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; body limit {Limit} bytes; jobs in {Jobs}",
-            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)", options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
+        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; rate limits {KeyRate} per key, {AddressRate} per address; body limit {Limit} bytes; jobs in {Jobs}",
+            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)",
+            Describe(options.KeyRateLimit), Describe(options.AddressRateLimit), options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
         await app.WaitForShutdownAsync(stop).ConfigureAwait(false);
         await jobs.ConfigureAwait(false);
         log.LogInformation("stopped");
     }
+
+    private static string Describe(RateLimit limit) => limit.Enabled ? $"{limit.PerMinute}/min (burst {limit.Burst})" : "off";
 
     private static void MapRoutes(WebApplication app, bool jobs)
     {
@@ -79,13 +85,18 @@ public static class GatewayHost
         app.MapFallback(context => throw ApiError.NotFound(context.Request.Method, context.Request.Path));
     }
 
-    /// <summary>Every request: the key check, then the handler, with any failure answered in OpenAI's error shape.</summary>
-    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ILogger log)
+    /// <summary>
+    /// Every request: the address's allowance (before the key check, so guessing keys is limited too), the key check,
+    /// the key's allowance, then the handler, with any failure answered in OpenAI's error shape.
+    /// </summary>
+    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ClientLimits limits, ILogger log)
     {
         var clock = Stopwatch.StartNew();
         try
         {
-            keys.Check(context.Request);
+            limits.TakeForAddress(context.Connection.RemoteIpAddress);
+            var key = keys.Check(context.Request);
+            limits.TakeForKey(key);
             await next(context).ConfigureAwait(false);
         }
         catch (ApiError e)

@@ -47,6 +47,11 @@ public sealed class ApiError(int status, string message, string type, string? pa
     public static ApiError Overloaded(string model, int queued) =>
         new(429, $"The model '{model}' already has {queued} requests waiting; try again shortly.", "rate_limit_error", null, "queue_full") { RetryAfterSeconds = 1 };
 
+    /// <summary>OpenAI's answer to too many requests: type "requests", code "rate_limit_exceeded", with Retry-After.</summary>
+    public static ApiError RateLimited(string who, int perMinute, int burst, int retryAfterSeconds) =>
+        new(429, $"Rate limit reached for {who}: {perMinute} requests per minute, bursts of {burst}. Please try again in {retryAfterSeconds}s.",
+            "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = retryAfterSeconds };
+
     public static ApiError ModelUnavailable(string model, string reason) =>
         new(503, $"The model '{model}' could not be loaded: {reason}", "server_error", "model", "model_unavailable");
 
