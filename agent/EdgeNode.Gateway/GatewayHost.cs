@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgeNode.Gateway.Api;
 using EdgeNode.Gateway.FairUse;
 using EdgeNode.Gateway.Jobs;
+using EdgeNode.Gateway.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -37,6 +38,7 @@ public static class GatewayHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
+        builder.Services.AddSingleton(new RequestCounts());
         builder.Services.AddSingleton(new ClientLimits(options.KeyRateLimit, options.AddressRateLimit, options.ApiKeys.Count));
         builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, services.GetRequiredService<ILoggerFactory>()));
         if (options.JobsDatabasePath is { } jobsDatabase)
@@ -51,7 +53,8 @@ public static class GatewayHost
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         var keys = app.Services.GetRequiredService<BearerKeys>();
         var limits = app.Services.GetRequiredService<ClientLimits>();
-        app.Use((context, next) => Guard(context, next, keys, limits, log));
+        var requests = app.Services.GetRequiredService<RequestCounts>();
+        app.Use((context, next) => Guard(context, next, keys, limits, requests, log));
         MapRoutes(app, options.JobsDatabasePath is not null);
         // Opened before listening, so a database that cannot be opened stops the start with its reason.
         var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
@@ -82,6 +85,7 @@ public static class GatewayHost
             app.MapGet("/v1/jobs/{id}", JobsEndpoints.GetAsync);
             app.MapPost("/v1/jobs/{id}/cancel", JobsEndpoints.CancelAsync);
         }
+        app.MapGet("/metrics", MetricsEndpoint.HandleAsync);
         app.MapFallback(context => throw ApiError.NotFound(context.Request.Method, context.Request.Path));
     }
 
@@ -89,14 +93,19 @@ public static class GatewayHost
     /// Every request: the address's allowance (before the key check, so guessing keys is limited too), the key check,
     /// the key's allowance, then the handler, with any failure answered in OpenAI's error shape.
     /// </summary>
-    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ClientLimits limits, ILogger log)
+    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ClientLimits limits, RequestCounts requests, ILogger log)
     {
         var clock = Stopwatch.StartNew();
+        // A scrape is not a client's use of the node: it is still authenticated, never rate limited, so monitoring
+        // keeps seeing a node that is refusing everyone else.
+        var scrape = context.Request.Path.Equals("/metrics", StringComparison.Ordinal);
         try
         {
-            limits.TakeForAddress(context.Connection.RemoteIpAddress);
+            if (!scrape)
+                limits.TakeForAddress(context.Connection.RemoteIpAddress);
             var key = keys.Check(context.Request);
-            limits.TakeForKey(key);
+            if (!scrape)
+                limits.TakeForKey(key);
             await next(context).ConfigureAwait(false);
         }
         catch (ApiError e)
@@ -122,9 +131,16 @@ public static class GatewayHost
             log.LogError("{Method} {Path} failed: {Error}", context.Request.Method, context.Request.Path.Value, e.ToString());
             await WriteErrorAsync(context, ApiError.Internal(e.Message), log).ConfigureAwait(false);
         }
+        requests.Count(context.Request.Method, RouteOf(context), context.Response.StatusCode);
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug("{Method} {Path} {Status} in {Milliseconds:F1} ms", context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, clock.Elapsed.TotalMilliseconds);
     }
+
+    /// <summary>The route's template (so /v1/jobs/{id} is one series, not one per job); "other" for unknown URLs.</summary>
+    private static string RouteOf(HttpContext context) =>
+        context.GetEndpoint() is Microsoft.AspNetCore.Routing.RouteEndpoint { RoutePattern.RawText: { } route } && !route.StartsWith("{*", StringComparison.Ordinal)
+            ? route
+            : "other";
 
     private static async Task WriteErrorAsync(HttpContext context, ApiError error, ILogger log)
     {

@@ -56,7 +56,7 @@ public sealed class ApiError(int status, string message, string type, string? pa
         new(503, $"The model '{model}' could not be loaded: {reason}", "server_error", "model", "model_unavailable");
 
     public static ApiError NotFound(string method, string path) =>
-        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions and /v1/jobs (see docs/api.md).", "invalid_request_error", null, "unknown_url");
+        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, /v1/jobs and GET /metrics (see docs/api.md).", "invalid_request_error", null, "unknown_url");
 
     public static ApiError Internal(string message) =>
         new(500, $"The server had an error while processing your request: {message}", "server_error");

@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using EdgeNode.Inference.Generation;
-using EdgeNode.Inference.Sessions;
 
 namespace EdgeNode.Gateway.Api;
 
@@ -12,9 +11,10 @@ namespace EdgeNode.Gateway.Api;
 /// </summary>
 internal static class GenerationRun
 {
-    public static async Task<GenerationResult> RunAsync(LocalModel model, int[] promptTokens, GenerationOptions options,
-        Func<string, ValueTask>? onPiece, CancellationToken cancellation)
+    public static async Task<GenerationResult> RunAsync(PreparedGeneration prepared, Func<string, ValueTask>? onPiece, CancellationToken cancellation)
     {
+        var (runner, turn, promptTokens, options) = prepared;
+        var model = turn.Model;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var pieces = onPiece is null ? null : Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var run = Task.Factory.StartNew(() =>
@@ -48,6 +48,7 @@ internal static class GenerationRun
         // (the client left, the node is stopping, or a job was cancelled), so it must not pass for a finished one.
         if (result.StopReason == StopReason.Cancelled)
             throw new OperationCanceledException("the generation was cancelled", cancellation);
+        runner.CountTokens(promptTokens.Length, result.Tokens.Length);
         return result;
     }
 }

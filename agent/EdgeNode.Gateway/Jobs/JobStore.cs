@@ -144,6 +144,20 @@ public sealed class JobStore : IDisposable
         }
     }
 
+    /// <summary>How many jobs are in each status (statuses with none are absent).</summary>
+    public Dictionary<string, long> CountByStatus()
+    {
+        lock (_gate)
+        {
+            using var select = Command("SELECT status, COUNT(*) FROM jobs GROUP BY status");
+            using var reader = select.ExecuteReader();
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (reader.Read())
+                counts[reader.GetString(0)] = reader.GetInt64(1);
+            return counts;
+        }
+    }
+
     /// <summary>Drops finished jobs older than the retention period; returns how many.</summary>
     public int Purge(TimeSpan retention)
     {
