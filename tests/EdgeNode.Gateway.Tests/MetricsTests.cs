@@ -50,7 +50,7 @@ public sealed class MetricsTests
     public void CountersMoveByWhatTheRequestsDid()
     {
         using var home = TestPaths.NewTempDirectory("serve-metrics");
-        using var server = ServeProcess.Start(["--listen", "127.0.0.1:0", "--model", TestPaths.Model("stories260K"), "--key-rpm", "60", "--key-burst", "6"],
+        using var server = ServeProcess.Start(["--listen", "127.0.0.1:0", "--model", TestPaths.Model("stories260K"), "--key-rpm", "60", "--key-burst", "7"],
             new Dictionary<string, string?> { ["EDGENODE_HOME"] = home.Path, ["EDGENODE_API_KEYS"] = Key });
         using var http = new HttpClient();
         var before = Scrape(http, server.BaseUrl);
@@ -70,10 +70,13 @@ public sealed class MetricsTests
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         using (var wrongKey = Send(http, HttpMethod.Get, server.ApiBase + "/models", key: "sk-wrong"))
             Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+        // A made-up method is one more series at most ("other"), however many different ones clients send.
+        using (var brew = Send(http, new HttpMethod("BREW"), server.BaseUrl + "/pot"))
+            Assert.Equal(HttpStatusCode.NotFound, brew.StatusCode);
         using (var job = Send(http, HttpMethod.Post, server.ApiBase + "/jobs",
             """{"url":"/v1/completions","body":{"model":"stories260K","prompt":"Once","max_tokens":2,"temperature":0}}"""))
             Assert.True(job.IsSuccessStatusCode, Text(job));
-        // 6 tokens in the burst: 2 completions, the 404 and the job used 4 (a wrong key is refused before its
+        // 7 tokens in the burst: 2 completions, two 404s and the job used 5 (a wrong key is refused before its
         // bucket); three more /v1/models leave the bucket with none, so one is refused.
         var limited = 0;
         for (var i = 0; i < 3; i++)
@@ -100,6 +103,7 @@ public sealed class MetricsTests
         // Scrapes count too (each once answered, so the last sees the ones before it) and are never rate limited.
         Assert.True(after["edgenode_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"200\"}"] >= 1);
         Assert.False(after.ContainsKey("edgenode_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"429\"}"));
+        Assert.Equal(1, Delta(before, after, "edgenode_http_requests_total{method=\"other\",route=\"other\",status=\"404\"}"));
         Assert.Equal(1, Delta(before, after, "edgenode_rate_limited_total"));
         Assert.Equal(1, after["edgenode_jobs{status=\"completed\"}"]);
         Assert.Equal(0, after["edgenode_jobs{status=\"queued\"}"]);

@@ -68,7 +68,10 @@ internal sealed class ClientLimits
             throw Refuse("this API key", _perKey, wait);
     }
 
-    /// <summary>Drops address buckets idle long enough to be full again: dropping one loses nothing.</summary>
+    /// <summary>
+    /// Drops address buckets idle long enough to be full again: a new bucket is full too, so dropping one changes
+    /// nothing (a request racing the sweep may take from the dropped bucket: one request's token, once).
+    /// </summary>
     public void SweepIfDue(long now)
     {
         var last = Interlocked.Read(ref _sweptAt);
