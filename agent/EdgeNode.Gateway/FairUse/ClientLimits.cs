@@ -53,7 +53,10 @@ internal sealed class ClientLimits
         var id = AddressId(address);
         if (!_addressBuckets.TryGetValue(id, out var bucket))
         {
-            bucket = _addressBuckets.Count >= MaxTrackedAddresses ? _overflow : _addressBuckets.GetOrAdd(id, _ => new TokenBucket(_perAddress, now));
+            // A static factory with its state passed in: a capturing lambda would allocate on every call, hit or miss.
+            bucket = _addressBuckets.Count >= MaxTrackedAddresses
+                ? _overflow
+                : _addressBuckets.GetOrAdd(id, static (_, start) => new TokenBucket(start.Limit, start.Now), (Limit: _perAddress, Now: now));
         }
         if (!bucket.TryTake(now, out var wait))
             throw Refuse("this address", _perAddress, wait);
