@@ -88,6 +88,27 @@ public sealed class FairUseTests
     }
 
     [Fact]
+    public void PagesSpendTheAddressAllowanceButNoKeys()
+    {
+        using var home = TestPaths.NewTempDirectory("serve-fair-pages");
+        const string Key = "sk-edgenode-fair-pages";
+        using var server = ServeProcess.Start(
+            ["--listen", "127.0.0.1:0", "--model", TestPaths.Model("stories260K"), "--key-rpm", "6", "--key-burst", "1", "--ip-rpm", "6", "--ip-burst", "3"],
+            new Dictionary<string, string?> { ["EDGENODE_HOME"] = home.Path, ["EDGENODE_API_KEYS"] = Key });
+        using var http = new HttpClient();
+        foreach (var page in new[] { "/", "/chat" })
+        {
+            using var served = Get(http, server.BaseUrl + page, null);
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        }
+        // The key's one token is still there: the pages took none of it, only two of the address's three.
+        using (var api = Get(http, server.ApiBase + "/models", Key))
+            Assert.Equal(HttpStatusCode.OK, api.StatusCode);
+        using var limited = Get(http, server.BaseUrl + "/", null);
+        AssertRateLimited(limited);
+    }
+
+    [Fact]
     public void IdleAddressBucketsAreSweptSoMemoryStaysBounded()
     {
         long now = 0;
