@@ -22,6 +22,7 @@ internal static class CommandLine
           devices        ONNX Runtime version, the execution providers that run, CPU and memory
           bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
           serve          run the node daemon: the OpenAI-compatible HTTP API over local models
+          keys           create: a new random API key for serve
 
         'edgenode <command> --help' describes a command.
 
@@ -84,7 +85,8 @@ internal static class CommandLine
             "devices" => DevicesCommand.Run(new ArgumentReader("devices", rest)),
             "bench" => BenchCommand.Run(new ArgumentReader("bench", rest)),
             "serve" => ServeCommand.Run(new ArgumentReader("serve", rest)),
-            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve (see 'edgenode --help')"),
+            "keys" => KeysCommand.Run(rest),
+            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys (see 'edgenode --help')"),
         };
     }
 
@@ -95,6 +97,7 @@ internal static class CommandLine
         "devices" => DevicesCommand.Help,
         "bench" => BenchCommand.Help,
         "serve" => ServeCommand.Help,
+        "keys" => KeysCommand.Help,
         _ => Usage,
     };
 

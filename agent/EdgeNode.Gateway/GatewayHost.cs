@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using EdgeNode.Gateway.Api;
 using EdgeNode.Gateway.Dashboard;
+using EdgeNode.Gateway.FairUse;
 using EdgeNode.Gateway.Jobs;
+using EdgeNode.Gateway.Metrics;
 using EdgeNode.Gateway.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -38,6 +40,8 @@ public static class GatewayHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
+        builder.Services.AddSingleton(new RequestCounts());
+        builder.Services.AddSingleton(new ClientLimits(options.KeyRateLimit, options.AddressRateLimit, options.ApiKeys.Count));
         builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, new ServingStats(), services.GetRequiredService<ILoggerFactory>()));
         if (options.JobsDatabasePath is { } jobsDatabase)
         {
@@ -50,7 +54,9 @@ public static class GatewayHost
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway");
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         var keys = app.Services.GetRequiredService<BearerKeys>();
-        app.Use((context, next) => Guard(context, next, keys, log));
+        var limits = app.Services.GetRequiredService<ClientLimits>();
+        var requests = app.Services.GetRequiredService<RequestCounts>();
+        app.Use((context, next) => Guard(context, next, keys, limits, requests, log));
         MapRoutes(app, options.JobsDatabasePath is not null);
         // Opened before listening, so a database that cannot be opened stops the start with its reason.
         var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
@@ -59,12 +65,15 @@ public static class GatewayHost
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var jobs = jobRunner is null ? Task.CompletedTask : Task.Run(() => jobRunner.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen.ToString();
-        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; body limit {Limit} bytes; jobs in {Jobs}",
-            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)", options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
+        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; rate limits {KeyRate} per key, {AddressRate} per address; body limit {Limit} bytes; jobs in {Jobs}",
+            url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)",
+            Describe(options.KeyRateLimit), Describe(options.AddressRateLimit), options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
         await app.WaitForShutdownAsync(stop).ConfigureAwait(false);
         await jobs.ConfigureAwait(false);
         log.LogInformation("stopped");
     }
+
+    private static string Describe(RateLimit limit) => limit.Enabled ? $"{limit.PerMinute}/min (burst {limit.Burst})" : "off";
 
     private static void MapRoutes(WebApplication app, bool jobs)
     {
@@ -83,18 +92,32 @@ public static class GatewayHost
             app.MapGet("/v1/jobs/{id}", JobsEndpoints.GetAsync);
             app.MapPost("/v1/jobs/{id}/cancel", JobsEndpoints.CancelAsync);
         }
+        app.MapGet("/metrics", MetricsEndpoint.HandleAsync);
         app.MapFallback(context => throw ApiError.NotFound(context.Request.Method, context.Request.Path));
     }
 
-    /// <summary>Every request: the key check, then the handler, with any failure answered in OpenAI's error shape.</summary>
-    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ILogger log)
+    /// <summary>
+    /// Every request: the address's allowance (before the key check, so guessing keys is limited too), the key check,
+    /// the key's allowance, then the handler, with any failure answered in OpenAI's error shape.
+    /// </summary>
+    private static async Task Guard(HttpContext context, RequestDelegate next, BearerKeys keys, ClientLimits limits, RequestCounts requests, ILogger log)
     {
         var clock = Stopwatch.StartNew();
+        // A scrape is not a client's use of the node: it is still authenticated, never rate limited, so monitoring
+        // keeps seeing a node that is refusing everyone else.
+        var scrape = context.Request.Path.Equals("/metrics", StringComparison.Ordinal);
         try
         {
-            // The pages themselves hold nothing of the node's; the API calls they make are checked like any other.
+            if (!scrape)
+                limits.TakeForAddress(context.Connection.RemoteIpAddress);
+            // The pages themselves hold nothing of the node's, so they need no key (the address's allowance still
+            // applies); the API calls they make are checked like any other.
             if (!PageFiles.IsPagePath(context.Request.Path))
-                keys.Check(context.Request);
+            {
+                var key = keys.Check(context.Request);
+                if (!scrape)
+                    limits.TakeForKey(key);
+            }
             await next(context).ConfigureAwait(false);
         }
         catch (ApiError e)
@@ -120,9 +143,16 @@ public static class GatewayHost
             log.LogError("{Method} {Path} failed: {Error}", context.Request.Method, context.Request.Path.Value, e.ToString());
             await WriteErrorAsync(context, ApiError.Internal(e.Message), log).ConfigureAwait(false);
         }
+        requests.Count(context.Request.Method, RouteOf(context), context.Response.StatusCode);
         if (log.IsEnabled(LogLevel.Debug))
             log.LogDebug("{Method} {Path} {Status} in {Milliseconds:F1} ms", context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, clock.Elapsed.TotalMilliseconds);
     }
+
+    /// <summary>The route's template (so /v1/jobs/{id} is one series, not one per job); "other" for unknown URLs.</summary>
+    private static string RouteOf(HttpContext context) =>
+        context.GetEndpoint() is Microsoft.AspNetCore.Routing.RouteEndpoint { RoutePattern.RawText: { } route } && !route.StartsWith("{*", StringComparison.Ordinal)
+            ? route
+            : "other";
 
     private static async Task WriteErrorAsync(HttpContext context, ApiError error, ILogger log)
     {

@@ -1,3 +1,5 @@
+using EdgeNode.Gateway.FairUse;
+
 namespace EdgeNode.Gateway;
 
 /// <summary>How the API listens and what it accepts. Every default is `edgenode serve`'s.</summary>
@@ -9,6 +11,12 @@ public sealed record GatewayOptions
     /// <summary>Requests that may wait for one model while it runs another; one more is answered 429.</summary>
     public const int DefaultMaxQueuedPerModel = 64;
 
+    /// <summary>Per API key: 600 a minute (10/s) sustained, 60 at once: far above one person's use, below one runaway script's.</summary>
+    public static readonly RateLimit DefaultKeyRateLimit = new(600, 60);
+
+    /// <summary>Per client address (IPv6 per /64): twice a key's, so several keys behind one NAT are not squeezed first by it.</summary>
+    public static readonly RateLimit DefaultAddressRateLimit = new(1200, 120);
+
     public ListenAddress Listen { get; init; } = ListenAddress.Default;
 
     /// <summary>Bearer keys a request must present; empty means no key, which is allowed on a loopback address only.</summary>
@@ -17,6 +25,12 @@ public sealed record GatewayOptions
     public long MaxRequestBodyBytes { get; init; } = DefaultMaxRequestBodyBytes;
 
     public int MaxQueuedPerModel { get; init; } = DefaultMaxQueuedPerModel;
+
+    /// <summary>Token bucket per API key; PerMinute 0 turns it off.</summary>
+    public RateLimit KeyRateLimit { get; init; } = DefaultKeyRateLimit;
+
+    /// <summary>Token bucket per client address; PerMinute 0 turns it off.</summary>
+    public RateLimit AddressRateLimit { get; init; } = DefaultAddressRateLimit;
 
     /// <summary>The chat format for models that record none (stories-style base models); null refuses chat for them.</summary>
     public string? FallbackChatTemplate { get; init; }
@@ -41,6 +55,8 @@ public sealed record GatewayOptions
             throw new ArgumentException($"the request body limit {MaxRequestBodyBytes} bytes is below 1024; a chat request needs more");
         if (JobRetention <= TimeSpan.Zero)
             throw new ArgumentException($"the job retention {JobRetention.TotalHours} hours must be positive");
+        KeyRateLimit.Validate("per-key");
+        AddressRateLimit.Validate("per-address");
         if (MaxQueuedPerModel < 0)
             throw new ArgumentException($"the queue length {MaxQueuedPerModel} must be >= 0");
     }

@@ -28,6 +28,9 @@ public sealed class ModelCatalog : IDisposable
     /// <summary>What every model has served since the node started.</summary>
     public ServingStats Stats { get; }
 
+    /// <summary>Every runner, in <see cref="Ids"/> order.</summary>
+    public IEnumerable<ModelRunner> Runners => Ids.Select(id => _runners[id]);
+
     /// <summary>The runner for <paramref name="id"/>; an unknown id is the client's mistake (404).</summary>
     public ModelRunner Get(string? id)
     {

@@ -113,7 +113,9 @@ public sealed class JobDurabilityTests(ITestOutputHelper output)
                 return completed;
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"only {completed} of {count} jobs completed within {limit.TotalSeconds:F0} s: {server.Stderr}");
-            Thread.Sleep(20);
+            // At most 20 polls a second, the default per-address refill rate, so polling is never limited; no slower,
+            // or a kill meant to land mid-run can come after the last job finished.
+            Thread.Sleep(50);
         }
     }
 }

@@ -78,6 +78,31 @@ public sealed partial class PagesTests(KeylessServeFixture serve) : IClassFixtur
     }
 
     [Fact]
+    public async Task AFinishedRunIsCountedOnceOnTheDashboardAndInMetrics()
+    {
+        using var http = Client();
+        async Task<(JsonNode Model, string Metrics)> ReadAsync()
+        {
+            var snapshot = JsonNode.Parse((await http.GetStringAsync("/v1/dashboard/events?limit=1"))["data: ".Length..].Trim())!;
+            var model = snapshot["models"]!.AsArray().Single(m => m!["id"]!.GetValue<string>() == ServeFixture.Model)!;
+            return (model, await http.GetStringAsync("/metrics"));
+        }
+        long Series(string metrics, string name) => long.Parse(Regex.Match(metrics, $"^{name}{{model=\"{ServeFixture.Model}\"}} (\\d+)$", RegexOptions.Multiline).Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+
+        var (modelBefore, metricsBefore) = await ReadAsync();
+        var answer = await PostAsync(http, "/v1/completions", new JsonObject { ["model"] = ServeFixture.Model, ["prompt"] = "Once upon a time", ["max_tokens"] = 8, ["temperature"] = 0 });
+        var (modelAfter, metricsAfter) = await ReadAsync();
+
+        var completionTokens = answer["usage"]!["completion_tokens"]!.GetValue<long>();
+        var promptTokens = answer["usage"]!["prompt_tokens"]!.GetValue<long>();
+        Assert.Equal(1, modelAfter["requests"]!.GetValue<long>() - modelBefore["requests"]!.GetValue<long>());
+        Assert.Equal(completionTokens, modelAfter["tokens"]!.GetValue<long>() - modelBefore["tokens"]!.GetValue<long>());
+        Assert.Equal(completionTokens, Series(metricsAfter, "edgenode_completion_tokens_total") - Series(metricsBefore, "edgenode_completion_tokens_total"));
+        Assert.Equal(promptTokens, Series(metricsAfter, "edgenode_prompt_tokens_total") - Series(metricsBefore, "edgenode_prompt_tokens_total"));
+    }
+
+    [Fact]
     public void ChatPageStreamsTheGoldenContinuation()
     {
         var golden = GoldenCase.Load(ServeFixture.Model)[0];

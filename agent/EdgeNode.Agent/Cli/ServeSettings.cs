@@ -23,6 +23,10 @@ public sealed class ServeSettings
     public string? LogLevel { get; set; }
     public string? JobsDb { get; set; }
     public double? JobRetentionHours { get; set; }
+    public int? KeyRpm { get; set; }
+    public int? KeyBurst { get; set; }
+    public int? IpRpm { get; set; }
+    public int? IpBurst { get; set; }
 
     public static ServeSettings Load(string path)
     {
@@ -35,7 +39,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst");
         }
     }
 

@@ -1,5 +1,6 @@
 using EdgeNode.Agent.Cli;
 using EdgeNode.Gateway;
+using EdgeNode.Gateway.FairUse;
 using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Chat;
@@ -18,9 +19,14 @@ public static class ServeCommand
           --model PATH       serve one model (converted folder, checkpoint, .gguf or pulled name); repeatable
           --threads N        intra-op threads per run (default: all cores)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
-                             max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours)
+                             max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
+                             key_rpm, key_burst, ip_rpm, ip_burst)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
+          --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
+          --key-burst N      requests an API key may send at once before its rate applies (default 60)
+          --ip-rpm N         requests a minute each client address (IPv6: each /64) may make (default 1200; 0: no limit)
+          --ip-burst N       requests a client address may send at once (default 120)
           --chat-template T  chat format for models that record none (llama2, mistral, llama3, chatml, qwen3, gemma, zephyr)
           --precision P      fp32 | int8 | int4 when a checkpoint is converted (default fp32)
           --jobs-db FILE     the async jobs' SQLite database (default $EDGENODE_HOME/jobs.db)
@@ -46,6 +52,10 @@ public static class ServeCommand
         var threadsGiven = args.String("threads") is not null;
         settings.MaxBodyBytes = args.String("max-body") is not null ? args.Int("max-body", 0, 1024) : settings.MaxBodyBytes;
         settings.MaxQueue = args.String("max-queue") is not null ? args.Int("max-queue", 0, 0, 100_000) : settings.MaxQueue;
+        settings.KeyRpm = args.String("key-rpm") is not null ? args.Int("key-rpm", 0, 0, 1_000_000) : settings.KeyRpm;
+        settings.KeyBurst = args.String("key-burst") is not null ? args.Int("key-burst", 0, 1, 1_000_000) : settings.KeyBurst;
+        settings.IpRpm = args.String("ip-rpm") is not null ? args.Int("ip-rpm", 0, 0, 1_000_000) : settings.IpRpm;
+        settings.IpBurst = args.String("ip-burst") is not null ? args.Int("ip-burst", 0, 1, 1_000_000) : settings.IpBurst;
         settings.ChatTemplate = args.String("chat-template") ?? settings.ChatTemplate;
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
@@ -97,6 +107,8 @@ public static class ServeCommand
             ApiKeys = settings.ApiKeys ?? [],
             MaxRequestBodyBytes = settings.MaxBodyBytes ?? GatewayOptions.DefaultMaxRequestBodyBytes,
             MaxQueuedPerModel = settings.MaxQueue ?? GatewayOptions.DefaultMaxQueuedPerModel,
+            KeyRateLimit = new RateLimit(settings.KeyRpm ?? GatewayOptions.DefaultKeyRateLimit.PerMinute, settings.KeyBurst ?? GatewayOptions.DefaultKeyRateLimit.Burst),
+            AddressRateLimit = new RateLimit(settings.IpRpm ?? GatewayOptions.DefaultAddressRateLimit.PerMinute, settings.IpBurst ?? GatewayOptions.DefaultAddressRateLimit.Burst),
             FallbackChatTemplate = settings.ChatTemplate,
             LogRequests = logRequests,
             JobsDatabasePath = settings.JobsDb ?? Path.Combine(AgentPaths.Home, "jobs.db"),

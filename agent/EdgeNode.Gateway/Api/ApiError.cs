@@ -47,11 +47,16 @@ public sealed class ApiError(int status, string message, string type, string? pa
     public static ApiError Overloaded(string model, int queued) =>
         new(429, $"The model '{model}' already has {queued} requests waiting; try again shortly.", "rate_limit_error", null, "queue_full") { RetryAfterSeconds = 1 };
 
+    /// <summary>OpenAI's answer to too many requests: type "requests", code "rate_limit_exceeded", with Retry-After.</summary>
+    public static ApiError RateLimited(string who, int perMinute, int burst, int retryAfterSeconds) =>
+        new(429, $"Rate limit reached for {who}: {perMinute} requests per minute, bursts of {burst}. Please try again in {retryAfterSeconds}s.",
+            "requests", null, "rate_limit_exceeded") { RetryAfterSeconds = retryAfterSeconds };
+
     public static ApiError ModelUnavailable(string model, string reason) =>
         new(503, $"The model '{model}' could not be loaded: {reason}", "server_error", "model", "model_unavailable");
 
     public static ApiError NotFound(string method, string path) =>
-        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, /v1/jobs, GET /v1/dashboard/events and the pages / and /chat (see docs/api.md).", "invalid_request_error", null, "unknown_url");
+        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, /v1/jobs, GET /v1/dashboard/events, GET /metrics and the pages / and /chat (see docs/api.md).", "invalid_request_error", null, "unknown_url");
 
     public static ApiError Internal(string message) =>
         new(500, $"The server had an error while processing your request: {message}", "server_error");

@@ -16,21 +16,28 @@ internal sealed class BearerKeys
 
     public bool Required => _keys.Length > 0;
 
-    /// <summary>Throws the 401 OpenAI answers with when the request's key is missing or wrong.</summary>
-    public void Check(HttpRequest request)
+    /// <summary>
+    /// The index of the configured key the request presents (-1 when no key is required); throws the 401 OpenAI
+    /// answers with when the key is missing or wrong.
+    /// </summary>
+    public int Check(HttpRequest request)
     {
         if (!Required)
-            return;
+            return -1;
         var header = request.Headers.Authorization.ToString();
         const string scheme = "Bearer ";
         if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || header.Length == scheme.Length)
             throw ApiError.MissingKey();
         var presented = Encoding.UTF8.GetBytes(header[scheme.Length..].Trim());
-        var match = false;
+        var match = -1;
         // Every key is compared, so which key matched (or none) does not show in the time taken either.
-        foreach (var key in _keys)
-            match |= CryptographicOperations.FixedTimeEquals(key, presented);
-        if (!match)
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            var equal = CryptographicOperations.FixedTimeEquals(_keys[i], presented);
+            match = equal ? i : match;
+        }
+        if (match < 0)
             throw ApiError.WrongKey();
+        return match;
     }
 }

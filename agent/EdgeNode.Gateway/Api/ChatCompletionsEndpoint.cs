@@ -32,7 +32,7 @@ internal static class ChatCompletionsEndpoint
         GenerationResult streamed;
         try
         {
-            streamed = await GenerationRun.RunAsync(turn, promptTokens, generation,
+            streamed = await GenerationRun.RunAsync(prepared,
                 piece => WriteChunkAsync(events, id, created, runner.Id, piece, role: false, null), cancel.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ApiError or ArgumentException)
@@ -51,7 +51,7 @@ internal static class ChatCompletionsEndpoint
         Func<string, ValueTask>? onPiece, CancellationToken cancellation)
     {
         using var prepared = await PrepareAsync(request, catalog, options, cancellation).ConfigureAwait(false);
-        var result = await GenerationRun.RunAsync(prepared.Turn, prepared.PromptTokens, prepared.Generation, onPiece, cancellation).ConfigureAwait(false);
+        var result = await GenerationRun.RunAsync(prepared, onPiece, cancellation).ConfigureAwait(false);
         return new ChatCompletion
         {
             Id = ResponseIds.New("chatcmpl"), Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Model = prepared.Runner.Id,

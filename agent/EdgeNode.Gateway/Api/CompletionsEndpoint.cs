@@ -30,7 +30,7 @@ internal static class CompletionsEndpoint
         GenerationResult streamed;
         try
         {
-            streamed = await GenerationRun.RunAsync(turn, promptTokens, generation,
+            streamed = await GenerationRun.RunAsync(prepared,
                 piece => WriteChunkAsync(events, id, created, runner.Id, piece, null), cancel.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ApiError or ArgumentException)
@@ -49,7 +49,7 @@ internal static class CompletionsEndpoint
     internal static async Task<Completion> AnswerAsync(CompletionRequest request, ModelCatalog catalog, Func<string, ValueTask>? onPiece, CancellationToken cancellation)
     {
         using var prepared = await PrepareAsync(request, catalog, cancellation).ConfigureAwait(false);
-        var result = await GenerationRun.RunAsync(prepared.Turn, prepared.PromptTokens, prepared.Generation, onPiece, cancellation).ConfigureAwait(false);
+        var result = await GenerationRun.RunAsync(prepared, onPiece, cancellation).ConfigureAwait(false);
         return new Completion
         {
             Id = ResponseIds.New("cmpl"), Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Model = prepared.Runner.Id,

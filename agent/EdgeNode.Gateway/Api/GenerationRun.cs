@@ -11,9 +11,9 @@ namespace EdgeNode.Gateway.Api;
 /// </summary>
 internal static class GenerationRun
 {
-    public static async Task<GenerationResult> RunAsync(ModelTurn turn, int[] promptTokens, GenerationOptions options,
-        Func<string, ValueTask>? onPiece, CancellationToken cancellation)
+    public static async Task<GenerationResult> RunAsync(PreparedGeneration prepared, Func<string, ValueTask>? onPiece, CancellationToken cancellation)
     {
+        var (_, turn, promptTokens, options) = prepared;
         var model = turn.Model;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var pieces = onPiece is null ? null : Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -48,7 +48,7 @@ internal static class GenerationRun
         // (the client left, the node is stopping, or a job was cancelled), so it must not pass for a finished one.
         if (result.StopReason == StopReason.Cancelled)
             throw new OperationCanceledException("the generation was cancelled", cancellation);
-        turn.Record(result);
+        turn.Record(promptTokens.Length, result);
         return result;
     }
 }

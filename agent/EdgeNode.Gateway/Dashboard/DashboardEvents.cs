@@ -78,7 +78,7 @@ internal static class DashboardEvents
             Models = [.. catalog.Ids.Select(id => catalog.Get(id)).Select(runner => new DashboardModel
             {
                 Id = runner.Id, Precision = runner.LoadedPrecision, Loaded = runner.LoadedPrecision is not null,
-                QueueDepth = runner.Pending, Requests = runner.Requests, Tokens = runner.Tokens,
+                QueueDepth = runner.Pending, Requests = runner.Requests, Tokens = runner.CompletionTokens,
             })],
             Recent = [.. stats.Recent().Select(run => new DashboardRun
             {

@@ -15,7 +15,7 @@ public sealed partial class HelpTextTests
 {
     private static readonly string[] s_shared = ["Cli/ConversionArguments.cs", "Cli/InferenceArguments.cs"];
 
-    private static readonly string[] s_commands = ["generate", "models", "devices", "bench"];
+    private static readonly string[] s_commands = ["generate", "models", "devices", "bench", "keys"];
 
     public static TheoryData<string> Commands => [.. s_commands];
 
@@ -25,6 +25,7 @@ public sealed partial class HelpTextTests
         "models" => ModelsCommand.Help,
         "devices" => DevicesCommand.Help,
         "bench" => BenchCommand.Help,
+        "keys" => KeysCommand.Help,
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 
@@ -34,6 +35,7 @@ public sealed partial class HelpTextTests
         "models" => ["Commands/ModelsCommand.cs", "Commands/ModelsCommand.Recipes.cs", "Commands/ModelsCommand.Synth.cs", "Commands/ModelsCommand.Eval.cs", .. s_shared],
         "devices" => ["Commands/DevicesCommand.cs"],
         "bench" => ["Commands/BenchCommand.cs", .. s_shared],
+        "keys" => ["Commands/KeysCommand.cs"],
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 
