@@ -70,11 +70,11 @@ public sealed unsafe class OrtRuntime
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsAndroid())
             return;
-        if (!SharedLibraryHeader.IsElf(path))
+        // One read of the header answers both questions: is it a shared library at all, and for which CPU.
+        if (SharedLibraryHeader.ReadArchitecture(path) is not { } built)
             throw new OrtLibraryException($"'{path}' is not a shared library (no ELF header). Fix: {OrtLibraryLocator.Fix}");
-        var architecture = SharedLibraryHeader.ReadArchitecture(path);
         var here = RuntimeInformation.ProcessArchitecture;
-        if (architecture is { } built && built != here)
+        if (built != here)
         {
             throw new OrtLibraryException(
                 $"'{path}' is an ONNX Runtime library for {SharedLibraryHeader.Describe(built)}, but this edgenode runs on {SharedLibraryHeader.Describe(here)}. " +

@@ -41,14 +41,6 @@ public static class SharedLibraryHeader
         };
     }
 
-    public static bool IsElf(string path)
-    {
-        Span<byte> magic = stackalloc byte[4];
-        using var file = File.OpenRead(path);
-        return file.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4
-            && magic[0] == 0x7F && magic[1] == (byte)'E' && magic[2] == (byte)'L' && magic[3] == (byte)'F';
-    }
-
     public static string Describe(Architecture architecture) => architecture switch
     {
         Architecture.X64 => "x64",

@@ -157,13 +157,7 @@ internal static class ChatCompletionsEndpoint
 
     private static ValueTask WriteChunkAsync(ServerSentEvents events, string id, long created, string model, string? content, bool role, string? finishReason)
     {
-        var json = events.Begin();
-        json.WriteStartObject();
-        json.WriteString("id", id);
-        json.WriteString("object", "chat.completion.chunk");
-        json.WriteNumber("created", created);
-        json.WriteString("model", model);
-        json.WriteStartArray("choices");
+        var json = events.BeginChunk(id, "chat.completion.chunk", created, model);
         json.WriteStartObject();
         json.WriteNumber("index", 0);
         json.WriteStartObject("delta");

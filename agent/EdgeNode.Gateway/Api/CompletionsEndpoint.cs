@@ -93,13 +93,7 @@ internal static class CompletionsEndpoint
 
     private static ValueTask WriteChunkAsync(ServerSentEvents events, string id, long created, string model, string text, string? finishReason)
     {
-        var json = events.Begin();
-        json.WriteStartObject();
-        json.WriteString("id", id);
-        json.WriteString("object", "text_completion");
-        json.WriteNumber("created", created);
-        json.WriteString("model", model);
-        json.WriteStartArray("choices");
+        var json = events.BeginChunk(id, "text_completion", created, model);
         json.WriteStartObject();
         json.WriteString("text", text);
         json.WriteNumber("index", 0);
@@ -114,13 +108,7 @@ internal static class CompletionsEndpoint
     /// <summary>stream_options.include_usage: a last chunk with no choices and the counts.</summary>
     internal static ValueTask WriteUsageChunkAsync(ServerSentEvents events, string id, long created, string model, string objectName, int promptTokens, int completionTokens)
     {
-        var json = events.Begin();
-        json.WriteStartObject();
-        json.WriteString("id", id);
-        json.WriteString("object", objectName);
-        json.WriteNumber("created", created);
-        json.WriteString("model", model);
-        json.WriteStartArray("choices");
+        var json = events.BeginChunk(id, objectName, created, model);
         json.WriteEndArray();
         json.WriteStartObject("usage");
         json.WriteNumber("prompt_tokens", promptTokens);

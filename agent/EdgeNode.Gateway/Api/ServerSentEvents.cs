@@ -36,6 +36,23 @@ internal sealed class ServerSentEvents : IDisposable
         return _json;
     }
 
+    /// <summary>
+    /// Starts a streamed chunk as OpenAI shapes every one: {"id", "object", "created", "model", "choices": [ — the caller
+    /// writes the choices, closes the array and the object (adding "usage" between them if it has one), then calls
+    /// <see cref="EndAsync"/>.
+    /// </summary>
+    public Utf8JsonWriter BeginChunk(string id, string objectName, long created, string model)
+    {
+        var json = Begin();
+        json.WriteStartObject();
+        json.WriteString("id", id);
+        json.WriteString("object", objectName);
+        json.WriteNumber("created", created);
+        json.WriteString("model", model);
+        json.WriteStartArray("choices");
+        return json;
+    }
+
     public async ValueTask EndAsync()
     {
         _json.Flush();

@@ -45,7 +45,7 @@ public static class ExecutionProviderProbe
         {
             using var options = new SessionOptions { IntraOpNumThreads = 1 };
             if (provider.TryAppend(options, runtime, null) is { } reason)
-                return new ExecutionProviderStatus(ep, listed, false, Summarize(reason));
+                return new ExecutionProviderStatus(ep, listed, false, OrtErrors.Summarize(reason));
             using var session = new InferenceSession(modelPath, options);
             using var runOptions = new RunOptions();
             using var input = OrtValue.CreateTensorValueFromMemory(new[] { 1f, 1f, 1f, 1f }, [1, 4]);
@@ -57,12 +57,9 @@ public static class ExecutionProviderProbe
         }
         catch (OnnxRuntimeException e)
         {
-            return new ExecutionProviderStatus(ep, listed, false, Summarize(e.Message));
+            return new ExecutionProviderStatus(ep, listed, false, OrtErrors.Summarize(e.Message));
         }
     }
-
-    /// <summary>The part of ONNX Runtime's message a person needs: after the source location, one line, bounded.</summary>
-    private static string Summarize(string message) => OrtErrors.Summarize(message);
 
     private static void WriteSmokeModel(string path)
     {
