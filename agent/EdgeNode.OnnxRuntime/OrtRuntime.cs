@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 
@@ -14,12 +15,12 @@ public sealed unsafe class OrtRuntime
 {
     private static readonly Lock s_gate = new();
     private static OrtRuntime? s_loaded;
+    private static (string Path, nint Handle, string Version)? s_library;
 
-    private OrtRuntime(string libraryPath, nint library, string version, OrtLoggingLevel logLevel)
+    private OrtRuntime(string libraryPath, string version, OrtLoggingLevel logLevel)
     {
         LibraryPath = libraryPath;
         Version = version;
-        NativeLibrary.SetDllImportResolver(typeof(OrtEnv).Assembly, (name, _, _) => name == "onnxruntime" ? library : 0);
         var options = new EnvironmentCreationOptions { logId = "edgenode", logLevel = logLevel };
         Environment = OrtEnv.CreateInstanceWithOptions(ref options);
         AvailableProviders = Environment.GetAvailableProviders();
@@ -54,13 +55,42 @@ public sealed unsafe class OrtRuntime
                     throw new InvalidOperationException($"ONNX Runtime is already loaded from '{s_loaded.LibraryPath}'; a process can load only one");
                 return s_loaded;
             }
+            var (path, _, version) = OpenLibrary(explicitLibraryPath);
+            var runtime = new OrtRuntime(path, version, verboseLog ? OrtLoggingLevel.ORT_LOGGING_LEVEL_INFO : OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            Volatile.Write(ref s_loaded, runtime);
+            return runtime;
+        }
+    }
+
+    /// <summary>
+    /// Points the managed API's P/Invokes at the library EdgeNode chose, as soon as this assembly loads: a resolver can
+    /// be set once per assembly, and the managed API sets its own the first time any of its types is touched, which a
+    /// caller may do (a tensor, session options) before <see cref="Load"/>. Ours comes first, and when the managed
+    /// API is touched before <see cref="Load"/> it opens the default library, as <see cref="Load"/> would.
+    /// </summary>
+#pragma warning disable CA2255 // A module initializer in a library: the only point that runs before any caller's first use.
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void InstallResolver() =>
+        NativeLibrary.SetDllImportResolver(typeof(OrtEnv).Assembly, (name, _, _) => name == "onnxruntime" ? OpenLibrary(null).Handle : 0);
+
+    /// <summary>Chooses, checks and opens the library once; a later request for a different file is an error.</summary>
+    private static (string Path, nint Handle, string Version) OpenLibrary(string? explicitLibraryPath)
+    {
+        lock (s_gate)
+        {
+            if (s_library is { } opened)
+            {
+                if (!string.IsNullOrEmpty(explicitLibraryPath) && Path.GetFullPath(explicitLibraryPath) != opened.Path)
+                    throw new InvalidOperationException($"ONNX Runtime is already loaded from '{opened.Path}'; a process can load only one");
+                return opened;
+            }
             var path = OrtLibraryLocator.Locate(explicitLibraryPath);
             CheckArchitecture(path);
             var library = Open(path);
-            var version = ReadVersion(path, library);
-            var runtime = new OrtRuntime(path, library, version, verboseLog ? OrtLoggingLevel.ORT_LOGGING_LEVEL_INFO : OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
-            Volatile.Write(ref s_loaded, runtime);
-            return runtime;
+            var chosen = (path, library, ReadVersion(path, library));
+            s_library = chosen;
+            return chosen;
         }
     }
 
