@@ -9,4 +9,5 @@ namespace EdgeNode.Pool.Membership;
 [JsonSerializable(typeof(NodeState))]
 [JsonSerializable(typeof(PlanMessage))]
 [JsonSerializable(typeof(PoolPlan))]
+[JsonSerializable(typeof(PoolStatusReport))]
 internal sealed partial class PoolJsonContext : JsonSerializerContext;

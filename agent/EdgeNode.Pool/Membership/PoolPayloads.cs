@@ -38,6 +38,25 @@ public static class PoolPayloads
             reason = $"protocol version {state.ProtocolVersion}, this node speaks {PoolProtocol.Version}";
             return null;
         }
+        // Source-generated reading leaves an absent field at its type's default (null), not at the initializer's
+        // value: optional lists and strings are normalised here, once, so no reader meets a null.
+        state = state with
+        {
+            AgentVersion = state.AgentVersion ?? "",
+            DataEndpoint = state.DataEndpoint ?? "",
+            Models = state.Models ?? [],
+            Refusals = state.Refusals ?? [],
+        };
+        if (state.Models.Any(m => m is null) || state.Refusals.Any(r => r is null))
+        {
+            reason = "a null entry in models or refusals";
+            return null;
+        }
+        state = state with
+        {
+            Models = [.. state.Models.Select(m => m with { Sha256 = m.Sha256 ?? "" })],
+            Refusals = [.. state.Refusals.Select(r => r with { Model = r.Model ?? "", Reason = r.Reason ?? "" })],
+        };
         if (state.NodeId != topicNodeId)
         {
             reason = $"payload names node '{state.NodeId}' but was published on the topic of node '{topicNodeId}'";
@@ -85,6 +104,7 @@ public static class PoolPayloads
             reason = $"protocol version {message.ProtocolVersion}, this node speaks {PoolProtocol.Version}";
             return null;
         }
+        message = message with { Leader = message.Leader ?? "", Excluded = message.Excluded ?? [] };
         var plan = message.Plan;
         if (plan.Pool != pool || plan.Model != topicModel)
         {

@@ -15,7 +15,7 @@ public sealed partial class HelpTextTests
 {
     private static readonly string[] s_shared = ["Cli/ConversionArguments.cs", "Cli/InferenceArguments.cs"];
 
-    private static readonly string[] s_commands = ["generate", "models", "devices", "bench", "keys"];
+    private static readonly string[] s_commands = ["generate", "models", "devices", "bench", "keys", "pool"];
 
     public static TheoryData<string> Commands => [.. s_commands];
 
@@ -26,6 +26,7 @@ public sealed partial class HelpTextTests
         "devices" => DevicesCommand.Help,
         "bench" => BenchCommand.Help,
         "keys" => KeysCommand.Help,
+        "pool" => PoolCommand.Help,
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 
@@ -36,6 +37,7 @@ public sealed partial class HelpTextTests
         "devices" => ["Commands/DevicesCommand.cs"],
         "bench" => ["Commands/BenchCommand.cs", .. s_shared],
         "keys" => ["Commands/KeysCommand.cs"],
+        "pool" => ["Commands/PoolCommand.cs"],
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 
