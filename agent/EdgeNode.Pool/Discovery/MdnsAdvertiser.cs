@@ -24,8 +24,8 @@ public sealed partial class MdnsAdvertiser : IAsyncDisposable
     private readonly Task _loop;
 
     /// <param name="pool">The pool advertised.</param>
-    /// <param name="broker">The broker's address; an unspecified host (0.0.0.0) is replaced in each answer by this
-    /// node's address on the interface the query came in on.</param>
+    /// <param name="broker">The broker's address; an unspecified (0.0.0.0) or loopback host is replaced in each answer
+    /// by this node's address on the interface the query came in on.</param>
     public MdnsAdvertiser(string pool, BrokerAddress broker, ILogger? logger = null)
     {
         PoolProtocol.RequireValidName(pool, "pool");
@@ -107,7 +107,8 @@ public sealed partial class MdnsAdvertiser : IAsyncDisposable
             var from = (IPEndPoint)received.RemoteEndPoint;
             var local = LocalAddress(received.PacketInformation.Interface, from.Address);
             var legacy = from.Port != MdnsService.Group.Port;
-            var answer = Answer(query, local, legacy);
+            var querierIsLocal = IPAddress.IsLoopback(from.Address) || _interfaces.Any(i => i.Address.Equals(from.Address));
+            var answer = Answer(query, local, querierIsLocal, legacy);
             try
             {
                 // A one-shot querier (any source port but 5353) gets a unicast reply carrying its question and id
@@ -132,11 +133,17 @@ public sealed partial class MdnsAdvertiser : IAsyncDisposable
         (q.Type is DnsType.Ptr or DnsType.Any && string.Equals(q.Name, MdnsService.ServiceType, StringComparison.OrdinalIgnoreCase))
         || (q.Type is DnsType.Srv or DnsType.Txt or DnsType.Any && string.Equals(q.Name, MdnsService.InstanceName(_pool), StringComparison.OrdinalIgnoreCase));
 
-    private DnsMessage Answer(DnsMessage query, IPAddress local, bool legacy)
+    private DnsMessage Answer(DnsMessage query, IPAddress local, bool querierIsLocal, bool legacy)
     {
         var instance = MdnsService.InstanceName(_pool);
         var host = _host + ".local";
-        var brokerHost = _broker.Host is "0.0.0.0" or "::" or "*" or "" ? local.ToString() : _broker.Host;
+        // A broker on every address, or on this host's loopback, is reached from the link at this node's own
+        // address; a querier on this very host can use loopback.
+        var loopbackBroker = _broker.Host is "localhost" || (IPAddress.TryParse(_broker.Host, out var ip) && IPAddress.IsLoopback(ip));
+        var unspecified = _broker.Host is "0.0.0.0" or "::" or "*" or "";
+        var brokerHost = loopbackBroker && querierIsLocal ? _broker.Host
+                       : unspecified || loopbackBroker ? local.ToString()
+                       : _broker.Host;
         var broker = _broker with { Host = brokerHost };
         // Legacy unicast replies must not set cache-flush and should keep TTLs short (RFC 6762 §6.7).
         var ttl = legacy ? Math.Min(MdnsService.Ttl, 10u) : MdnsService.Ttl;
