@@ -132,10 +132,10 @@ public sealed partial class PoolNode : IAsyncDisposable
                 {
                     await HandleAsync(Latest(), cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or MQTTnet.Exceptions.MqttCommunicationException
-                                              or MQTTnet.Exceptions.MqttClientNotConnectedException or InvalidOperationException)
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    // A failed publish is not fatal: the planning key was not recorded, so the next snapshot retries.
+                    // A failed publish (or a failing event handler) is not fatal: the planning key was not recorded,
+                    // so the next snapshot retries.
                     PoolNodeLog.WorkFailed(_logger, e.Message);
                 }
             }
@@ -212,6 +212,7 @@ public sealed partial class PoolNode : IAsyncDisposable
 
     private async Task LeadAsync(PoolView view, CancellationToken cancellationToken)
     {
+        await RepublishLostPlansAsync(view, cancellationToken).ConfigureAwait(false);
         var key = PlanningKey(view);
         if (key == _lastPlanningKey)
             return;
@@ -232,6 +233,28 @@ public sealed partial class PoolNode : IAsyncDisposable
             _lastIssuedEpoch = epoch;
         }
         _lastPlanningKey = key;
+    }
+
+    /// <summary>
+    /// A broker that restarted without persistence lost the retained plans: everyone still obeys them, but a node
+    /// joining later would not learn them. Once the retained messages had time to arrive after the (re)connection,
+    /// the leader puts back, unchanged, each plan in force that the broker did not deliver.
+    /// </summary>
+    private async Task RepublishLostPlansAsync(PoolView view, CancellationToken cancellationToken)
+    {
+        if (DateTimeOffset.UtcNow - Membership.ConnectedAt < LeaderSettle)
+        {
+            // Too early to tell; look again once the settle time has passed.
+            _ = Task.Delay(LeaderSettle, cancellationToken).ContinueWith(_ => _views.Writer.TryWrite(Membership.View), TaskScheduler.Default);
+            return;
+        }
+        foreach (var (model, held) in view.Plans.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (Membership.BrokerHasPlan(model))
+                continue;
+            PoolNodeLog.Republishing(_logger, model, held.Plan.Epoch);
+            await Membership.PublishPlanAsync(held, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -270,6 +293,9 @@ public sealed partial class PoolNode : IAsyncDisposable
 
         [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Refused {Model} at epoch {Epoch}: {Reason}")]
         public static partial void Refused(ILogger logger, string model, long epoch, string reason);
+
+        [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Republishing plan for {Model} at epoch {Epoch}: the broker no longer had it")]
+        public static partial void Republishing(ILogger logger, string model, long epoch);
 
         [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Pool work failed, retrying on the next change: {Reason}")]
         public static partial void WorkFailed(ILogger logger, string reason);

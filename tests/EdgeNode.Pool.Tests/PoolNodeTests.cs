@@ -142,4 +142,25 @@ public sealed class PoolNodeTests : IDisposable
         Assert.Contains("cannot hold model 'stories260K'", message.Unplanned, StringComparison.Ordinal);
         Assert.Contains("short by 2000 bytes (2 layers)", message.Unplanned, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task After_a_broker_restart_the_leader_puts_the_plan_back_for_newcomers()
+    {
+        await JoinAsync("n1", 4000);
+        var n2 = await JoinAsync("n2", 4000);
+        var before = (await PlanWhere(n2, p => p.Plan.Assignments.Count == 2, "a plan")).Plans["stories260K"];
+
+        _broker.Stop();   // no persistence: the retained states and plan are gone
+        await Task.Delay(300);
+        _broker.Start();
+
+        await using var newcomer = new PoolMembership(Nodes.Options(_pool, _broker.Port), null);
+        await newcomer.StartAsync(null);
+        // The plan comes back: the same one, or (if the outage outlasted the heartbeat limit and the nodes expired in
+        // each other's views) a newer epoch of the same chain.
+        var view = await newcomer.WaitForAsync(v => v.Plans.TryGetValue("stories260K", out var p) && p.Plan.Assignments.Count == 2 && v.Nodes.Count == 2,
+            Nodes.Wait, "the plan and both nodes back");
+        Assert.True(view.Plans["stories260K"].Plan.Epoch >= before.Plan.Epoch);
+        Assert.Equal(before.Plan.Assignments, view.Plans["stories260K"].Plan.Assignments);
+    }
 }

@@ -30,6 +30,8 @@ public sealed class PoolMembership : IAsyncDisposable
     private Task? _reconnecting;
     private bool _leaving;
     private DateTimeOffset _lastBeat;
+    private readonly HashSet<string> _plansHeard = new(StringComparer.Ordinal);
+    private DateTimeOffset _connectedAt;
 
     /// <param name="options">Pool, broker and timing.</param>
     /// <param name="ownNodeId">This node's id, or null for an observer that publishes nothing (`pool status`).</param>
@@ -57,6 +59,23 @@ public sealed class PoolMembership : IAsyncDisposable
     public BrokerAddress Broker => _options.Broker;
 
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>When the current connection was made (after a broker restart: the reconnect).</summary>
+    public DateTimeOffset ConnectedAt
+    {
+        get { lock (_gate) return _connectedAt; }
+    }
+
+    /// <summary>
+    /// True when the broker delivered a plan for <paramref name="model"/> since the current connection was made. A
+    /// broker that restarted without persistence has lost its retained plans: the leader republishes those it finds
+    /// missing, so nodes that join later still learn them.
+    /// </summary>
+    public bool BrokerHasPlan(string model)
+    {
+        lock (_gate)
+            return _plansHeard.Contains(model);
+    }
 
     /// <summary>The latest snapshot.</summary>
     public PoolView View
@@ -264,6 +283,11 @@ public sealed class PoolMembership : IAsyncDisposable
             if (_client.IsConnected)
                 return;
             var own = OwnState;
+            lock (_gate)
+            {
+                _plansHeard.Clear();
+                _connectedAt = DateTimeOffset.UtcNow;
+            }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.ConnectTimeout);
             await _client.ConnectAsync(ClientOptions(own), timeout.Token).ConfigureAwait(false);
@@ -300,8 +324,9 @@ public sealed class PoolMembership : IAsyncDisposable
             await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
             _lastBeat = DateTimeOffset.UtcNow;
         }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or MQTTnet.Exceptions.MqttClientNotConnectedException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // A lost connection is the reconnect loop's business; the state goes out again on reconnect.
             MembershipLog.PublishFailed(_logger, topic, e.Message);
         }
     }
@@ -336,10 +361,10 @@ public sealed class PoolMembership : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException
-                                          or MQTTnet.Adapter.MqttConnectingFailedException or System.Net.Sockets.SocketException
-                                          or TimeoutException or InvalidOperationException)
+            catch (Exception e)
             {
+                // Whatever failed (refused, timed out, dropped between connect and subscribe), try again later:
+                // this loop is the node's only way back into its pool.
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMax.Ticks));
                 MembershipLog.ReconnectFailed(_logger, _options.Broker.ToString(), attempt, (long)delay.TotalMilliseconds, e.Message);
             }
@@ -449,13 +474,17 @@ public sealed class PoolMembership : IAsyncDisposable
     private PoolView? OnPlan(string topic, string model, ReadOnlySequence<byte> payload, DateTimeOffset now)
     {
         if (payload.IsEmpty)
+        {
+            _plansHeard.Remove(model);
             return _fence.Remove(model) ? Snapshot(now) : null;
+        }
         var plan = PoolPayloads.DecodePlan(Pool, model, payload, out var reason);
         if (plan is null)
         {
             MembershipLog.IgnoredPayload(_logger, topic, reason!);
             return null;
         }
+        _plansHeard.Add(model);
         if (!_fence.TryAccept(plan, out reason))
         {
             if (reason is not null)
