@@ -8,7 +8,7 @@ namespace EdgeNode.Pool.Tests;
 /// <summary>Leader planning, epochs, refusals and fencing with several nodes in one real mosquitto.</summary>
 public sealed class PoolNodeTests : IDisposable
 {
-    private readonly MosquittoBroker _broker = new();
+    private readonly RestartableMosquitto _broker = new();
     private readonly string _pool = Nodes.UniquePool();
     private readonly List<PoolNode> _nodes = [];
     private readonly ConcurrentDictionary<string, ConcurrentQueue<AssignmentChange>> _changes = new();

@@ -10,7 +10,7 @@ public sealed class PoolPresenceTests
     public async Task A_node_with_only_the_pool_name_finds_the_embedded_broker_and_they_plan_together()
     {
         var pool = Nodes.UniquePool();
-        var port = MosquittoBroker.FreePort();
+        var port = EdgeNode.TestSupport.MosquittoBroker.FreePort();
         var fast = Nodes.Options(pool, port);
         await using var host = await PoolPresence.StartAsync(
             // Bound to loopback: the test exposes nothing on the host's network. The advertiser answers a querier on

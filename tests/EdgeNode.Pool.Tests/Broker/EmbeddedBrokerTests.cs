@@ -10,7 +10,7 @@ public sealed class EmbeddedBrokerTests
     [Fact]
     public async Task With_credentials_set_only_clients_that_present_them_get_in()
     {
-        var port = MosquittoBroker.FreePort();
+        var port = EdgeNode.TestSupport.MosquittoBroker.FreePort();
         await using var broker = await EmbeddedBroker.StartAsync(new EmbeddedBrokerOptions
         {
             Port = port, BindAddress = IPAddress.Loopback, UserName = "pool", Password = "s3cret",
@@ -29,7 +29,7 @@ public sealed class EmbeddedBrokerTests
     [Fact]
     public async Task A_taken_port_is_reported_by_number()
     {
-        using var mosquitto = new MosquittoBroker();
+        using var mosquitto = new RestartableMosquitto();
         var e = await Assert.ThrowsAsync<IOException>(() => EmbeddedBroker.StartAsync(new EmbeddedBrokerOptions { Port = mosquitto.Port, BindAddress = IPAddress.Loopback }));
         Assert.Contains($":{mosquitto.Port}", e.Message, StringComparison.Ordinal);
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using EdgeNode.Pool.Discovery;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Tests.Support;
+using EdgeNode.TestSupport;
 
 namespace EdgeNode.Pool.Tests.Discovery;
 
@@ -11,28 +12,28 @@ public sealed class DiscoveryTests
     [NetnsFact]
     public async Task A_node_in_another_namespace_finds_the_broker_by_pool_name()
     {
-        using var net = new NetworkNamespaces(hosts: 3);
+        using var lab = NetworkLab.Create(hosts: 3);
         var pool = Nodes.UniquePool();
         // Host 0 hosts the broker on every address (0.0.0.0): the answer must carry its address on the link.
-        await using var advertiser = net.In(0, () => new MdnsAdvertiser(pool, new BrokerAddress("0.0.0.0", 1883)));
+        await using var advertiser = NamespaceThread.Run(lab.Hosts[0], () => new MdnsAdvertiser(pool, new BrokerAddress("0.0.0.0", 1883)));
         // Host 1 advertises another pool on the same link: the browser must not take it.
-        await using var other = net.In(1, () => new MdnsAdvertiser("other-pool", new BrokerAddress("0.0.0.0", 1884)));
+        await using var other = NamespaceThread.Run(lab.Hosts[1], () => new MdnsAdvertiser("other-pool", new BrokerAddress("0.0.0.0", 1884)));
 
-        using var browser = net.In(2, () => new MdnsBrowser());
+        using var browser = NamespaceThread.Run(lab.Hosts[2], () => new MdnsBrowser());
         var found = await browser.FindAsync(pool, TimeSpan.FromSeconds(5));
         Assert.Equal(pool, found.Pool);
-        Assert.Equal(net.Hosts[0].Address, found.Broker.Host);
+        Assert.Equal(lab.Hosts[0].Address, found.Broker.Host);
         Assert.Equal(1883, found.Broker.Port);
-        Assert.Equal(IPAddress.Parse(net.Hosts[0].Address), found.Responder.Address);
+        Assert.Equal(IPAddress.Parse(lab.Hosts[0].Address), found.Responder.Address);
         Assert.True(advertiser.Answered >= 1);
     }
 
     [NetnsFact]
     public async Task Nothing_answering_fails_with_an_error_naming_the_pool()
     {
-        using var net = new NetworkNamespaces(hosts: 2);
-        await using var other = net.In(0, () => new MdnsAdvertiser("someone-else", new BrokerAddress("0.0.0.0", 1883)));
-        using var browser = net.In(1, () => new MdnsBrowser());
+        using var lab = NetworkLab.Create(hosts: 2);
+        await using var other = NamespaceThread.Run(lab.Hosts[0], () => new MdnsAdvertiser("someone-else", new BrokerAddress("0.0.0.0", 1883)));
+        using var browser = NamespaceThread.Run(lab.Hosts[1], () => new MdnsBrowser());
         var error = await Assert.ThrowsAsync<IOException>(() => browser.FindAsync("missing-pool", TimeSpan.FromSeconds(1.5)));
         Assert.Contains("no broker for pool 'missing-pool'", error.Message, StringComparison.Ordinal);
         Assert.Contains("pool 'someone-else'", error.Message, StringComparison.Ordinal);

@@ -9,7 +9,7 @@ public sealed class PoolStatusReportTests
     [Fact]
     public async Task The_report_shows_each_node_with_its_health_slice_and_speed()
     {
-        using var broker = new MosquittoBroker();
+        using var broker = new RestartableMosquitto();
         var pool = Nodes.UniquePool();
         await using var a = new PoolNode(Nodes.Options(pool, broker.Port), Nodes.State("a", 4000) with
         {

@@ -1,3 +1,5 @@
+using EdgeNode.TestSupport;
+
 namespace EdgeNode.Pool.Tests.Support;
 
 /// <summary>A test that builds network namespaces: skipped, saying why, when not run as root (CI runs as root).</summary>
@@ -5,7 +7,7 @@ public sealed class NetnsFactAttribute : FactAttribute
 {
     public NetnsFactAttribute()
     {
-        if (!NetworkNamespaces.CanCreate)
+        if (!NetworkLab.IsRoot)
             Skip = "needs root to create network namespaces and veth links (CI runs as root); the loopback discovery test still runs";
     }
 }

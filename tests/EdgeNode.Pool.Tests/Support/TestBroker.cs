@@ -15,7 +15,7 @@ public interface ITestBroker : IAsyncDisposable
 
 public sealed class MosquittoTestBroker : ITestBroker
 {
-    private readonly MosquittoBroker _broker = new();
+    private readonly RestartableMosquitto _broker = new();
 
     public int Port => _broker.Port;
 
@@ -48,7 +48,7 @@ public sealed class EmbeddedTestBroker : ITestBroker
 
     public static async Task<EmbeddedTestBroker> CreateAsync()
     {
-        var b = new EmbeddedTestBroker(MosquittoBroker.FreePort());
+        var b = new EmbeddedTestBroker(EdgeNode.TestSupport.MosquittoBroker.FreePort());
         await b.StartAsync();
         return b;
     }
