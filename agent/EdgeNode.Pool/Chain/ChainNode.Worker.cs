@@ -329,7 +329,7 @@ public sealed partial class ChainNode
                 // Its client or the node before is gone: nobody waits for this session any more.
                 FailSession(session, new ChainErrorPayload(ChainErrorCode.NodeLost, connection.PeerName, reason), notifyUpstream: false);
             }
-            else if (IsEntry && !IsClient(connection))
+            else if (IsEntry && _plan is not null && connection.PeerNodeId == _plan.Assignments[^1].NodeId)
             {
                 // The ring's way back (from the last node) is broken: no token will come.
                 FailSession(session, new ChainErrorPayload(ChainErrorCode.NodeLost, connection.PeerName,

@@ -231,7 +231,7 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
         {
             FrameRejection.UnknownVersion => $"protocol version {header.Version}; this node speaks version {FrameHeader.CurrentVersion}",
             FrameRejection.BadChecksum => $"CRC-32C mismatch on a {header.Type} frame of session {header.SessionId:x16} ({header.PayloadLength} B payload)",
-            FrameRejection.BadMagic => "bytes that are not a data-plane frame; closing the connection",
+            FrameRejection.BadMagic => "bytes that are not a data-plane frame (bad magic); closing the connection",
             FrameRejection.BadLength => $"impossible lengths (header {header.HeaderLength} B, payload {header.PayloadLength} B)",
             _ => rejection.ToString(),
         };

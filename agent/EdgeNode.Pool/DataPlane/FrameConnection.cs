@@ -233,11 +233,9 @@ public sealed class FrameConnection : IAsyncDisposable
             {
                 var memory = writer.GetMemory(8192);
                 var read = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                // End of stream: the parser says whether it came between frames or in the middle of one.
                 if (read == 0)
-                {
-                    reason = $"{PeerName} closed the connection";
                     break;
-                }
                 writer.Advance(read);
                 Interlocked.Add(ref _bytesReceived, read);
                 Interlocked.Exchange(ref _lastReceived, Environment.TickCount64);
