@@ -239,8 +239,17 @@ public sealed partial class ChainNode
         }
         var next = Next();
         var hiddenHeader = new FrameHeader(FrameType.Hidden, session.Id, Epoch) { Step = step, FirstPosition = session.Position - positions };
-        if (next is null || next.SendHidden(_codec, hiddenHeader, output, _slices!.Config.Dim, session.Encoding, session.Zstd) == 0)
+        var sent = next is null ? 0 : next.SendHidden(_codec, hiddenHeader, output, _slices!.Config.Dim, session.Encoding, session.Zstd);
+        if (sent == 0)
+        {
             FailSession(session, NextLost(next?.CloseReason ?? _nextFailure));
+            return;
+        }
+        if (positions == 1)
+        {
+            Interlocked.Increment(ref _decodeFramesSent);
+            Interlocked.Add(ref _decodeBytesSent, sent);
+        }
     }
 
     private int Sample(ChainSession session, ReadOnlySpan<float> logits)

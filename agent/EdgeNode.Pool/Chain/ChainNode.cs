@@ -66,6 +66,14 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
     public int ActiveSessions => Volatile.Read(ref _activeSessions);
 
     private int _activeSessions;
+    private long _decodeFramesSent;
+    private long _decodeBytesSent;
+
+    /// <summary>Hidden frames of one position (decode steps) this node has sent to its next node.</summary>
+    public long DecodeFramesSent => Interlocked.Read(ref _decodeFramesSent);
+
+    /// <summary>Bytes on the wire (header included) of those frames: a decode step's cost per hop.</summary>
+    public long DecodeBytesSent => Interlocked.Read(ref _decodeBytesSent);
 
     /// <summary>Binds the data port and starts the worker. Call once, before or after the first plan.</summary>
     public void Start()
