@@ -50,6 +50,11 @@ public sealed partial class ChainNode
             {
                 if (work.Payload is not null)
                     ArrayPool<byte>.Shared.Return(work.Payload);
+                if (work.Kind == ChainWorkKind.Frame)
+                {
+                    Interlocked.Exchange(ref _workerAllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
+                    Interlocked.Increment(ref _framesProcessed);
+                }
             }
         }
     }

@@ -69,6 +69,15 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
     private long _decodeFramesSent;
     private long _decodeBytesSent;
 
+    private long _workerAllocatedBytes;
+    private long _framesProcessed;
+
+    /// <summary>Managed bytes the worker thread has allocated so far (with <see cref="FramesProcessed"/>: what a step costs the GC).</summary>
+    public long WorkerAllocatedBytes => Interlocked.Read(ref _workerAllocatedBytes);
+
+    /// <summary>Frames the worker has handled.</summary>
+    public long FramesProcessed => Interlocked.Read(ref _framesProcessed);
+
     /// <summary>Hidden frames of one position (decode steps) this node has sent to its next node.</summary>
     public long DecodeFramesSent => Interlocked.Read(ref _decodeFramesSent);
 
