@@ -126,7 +126,7 @@ public sealed partial class ChainNode
     /// <summary>A node before this one opens a session: hold its caches here and pass the Open on.</summary>
     private void OnChainOpen(FrameConnection connection, in FrameHeader header, ReadOnlySpan<byte> payload)
     {
-        if (IsEntry && !IsLast)
+        if (IsEntry)
         {
             Reject(connection, header, FrameRejection.Malformed, "the entry node opens sessions for clients only, not for other nodes", ChainErrorCode.Malformed);
             return;
@@ -338,7 +338,12 @@ public sealed partial class ChainNode
         }
         foreach (var session in _sessions.Values.ToList())
         {
-            if (ReferenceEquals(session.Upstream, connection))
+            if (ReferenceEquals(session.Upstream, connection) && session.Entry is { AwaitingToken: true } entry)
+            {
+                // The client is gone while a step is out: end when its token comes back, so the chain stays in step.
+                entry.Cancelled = true;
+            }
+            else if (ReferenceEquals(session.Upstream, connection))
             {
                 // Its client or the node before is gone: nobody waits for this session any more.
                 FailSession(session, new ChainErrorPayload(ChainErrorCode.NodeLost, connection.PeerName, reason), notifyUpstream: false);

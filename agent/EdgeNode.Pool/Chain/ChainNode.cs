@@ -121,6 +121,8 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentException.ThrowIfNullOrEmpty(myNodeId);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_worker is null)
+            throw new InvalidOperationException("start the chain node (Start) before applying a plan: the worker applies it");
         var hop = -1;
         for (var i = 0; i < plan.Assignments.Count; i++)
         {
