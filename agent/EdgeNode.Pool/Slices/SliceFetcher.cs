@@ -360,7 +360,9 @@ public static class SliceFetcher
                     _samples.Dequeue();
                 var (oldest, oldestBytes) = _samples.Peek();
                 var seconds = Stopwatch.GetElapsedTime(oldest, now).TotalSeconds;
-                var rate = seconds > 0.05 ? (transferred - oldestBytes) / seconds : 0;
+                // Over the last few seconds; a fetch shorter than the window reports its average since the start.
+                var sinceStart = Stopwatch.GetElapsedTime(_started, now).TotalSeconds;
+                var rate = seconds > 0.05 ? (transferred - oldestBytes) / seconds : sinceStart > 0 ? transferred / sinceStart : 0;
                 var done = Interlocked.Read(ref _done);
                 TimeSpan? eta = rate > 0 ? TimeSpan.FromSeconds((_total - done) / rate) : done == _total ? TimeSpan.Zero : null;
                 report = new SliceFetchProgress(slice, done, _total, transferred, rate, eta, Volatile.Read(ref _chunksDone), _chunksTotal, Volatile.Read(ref _refused));
