@@ -12,42 +12,54 @@ internal sealed class SliceClient : IAsyncDisposable
 {
     private const int ReadPieceBytes = 64 * 1024;
 
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly byte[] _header = new byte[SliceWire.HeaderBytes];
 
-    private SliceClient(EndPoint peer, Socket socket)
+    private SliceClient(EndPoint peer, Stream stream)
     {
         Peer = peer;
-        _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream;
     }
 
     public EndPoint Peer { get; }
 
-    public static async Task<SliceClient> ConnectAsync(EndPoint peer, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Opens a connection through <paramref name="connect"/>, or plain TCP when it is null.</summary>
+    public static async Task<SliceClient> ConnectAsync(EndPoint peer, TimeSpan timeout, Func<EndPoint, CancellationToken, ValueTask<Stream>>? connect, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            var stream = await (connect ?? ConnectTcpAsync)(peer, limit.Token).ConfigureAwait(false);
+            return new SliceClient(peer, stream);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"no answer from slice server {peer} within {timeout.TotalSeconds:F0} s");
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"cannot connect to slice server {peer}: {e.SocketErrorCode}", e);
+        }
+    }
+
+    /// <summary>Plain TCP, Nagle off (requests are small and wait for their answer).</summary>
+    public static async ValueTask<Stream> ConnectTcpAsync(EndPoint peer, CancellationToken cancellationToken)
     {
         var socket = new Socket(peer.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetwork : peer.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
         {
             NoDelay = true,
         };
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
         try
         {
-            await socket.ConnectAsync(peer, limit.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(peer, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch
         {
             socket.Dispose();
-            throw new IOException($"no answer from slice server {peer} within {timeout.TotalSeconds:F0} s");
+            throw;
         }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            throw new IOException($"cannot connect to slice server {peer}: {e.SocketErrorCode}", e);
-        }
-        return new SliceClient(peer, socket);
+        return new NetworkStream(socket, ownsSocket: true);
     }
 
     /// <summary>A small response body (a manifest or an index) whole.</summary>

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace EdgeNode.Pool.Slices;
 
 /// <summary>Settings of <see cref="SliceFetcher.FetchAsync"/>; every default is what `edgenode serve` uses.</summary>
@@ -14,6 +16,12 @@ public sealed record SliceFetchOptions
 
     /// <summary>Also fetch the files that belong to no slice (tokenizer); null: when the slice holds the embedding or the head.</summary>
     public bool? IncludeModelFiles { get; init; }
+
+    /// <summary>
+    /// Opens the connection to a peer; null: plain TCP. The daemon can wrap the stream in TLS with the pool's CA, or
+    /// bind it to the interface of the pool's LAN.
+    /// </summary>
+    public Func<EndPoint, CancellationToken, ValueTask<Stream>>? Connect { get; init; }
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -21,11 +21,12 @@ public static class SliceFetcher
     /// The manifest a peer serves for <paramref name="model"/>, checked against <paramref name="expectedSha256"/> (the
     /// hash the model's owner published) when one is given.
     /// </summary>
-    public static async Task<ModelManifest> GetManifestAsync(EndPoint peer, string model, string? expectedSha256, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static async Task<ModelManifest> GetManifestAsync(EndPoint peer, string model, string? expectedSha256, TimeSpan timeout, CancellationToken cancellationToken = default,
+        Func<EndPoint, CancellationToken, ValueTask<Stream>>? connect = null)
     {
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentNullException.ThrowIfNull(model);
-        await using var client = await SliceClient.ConnectAsync(peer, timeout, cancellationToken).ConfigureAwait(false);
+        await using var client = await SliceClient.ConnectAsync(peer, timeout, connect, cancellationToken).ConfigureAwait(false);
         var bytes = await client.GetAsync(SliceRequestKind.Manifest, model, timeout, cancellationToken).ConfigureAwait(false);
         var sha256 = SliceIndex.Sha256Hex(bytes);
         if (expectedSha256 is not null && !string.Equals(sha256, expectedSha256, StringComparison.OrdinalIgnoreCase))
@@ -101,7 +102,7 @@ public static class SliceFetcher
         {
             try
             {
-                await using var client = await SliceClient.ConnectAsync(peer, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                await using var client = await SliceClient.ConnectAsync(peer, options.ConnectTimeout, options.Connect, cancellationToken).ConfigureAwait(false);
                 var json = await client.GetAsync(SliceRequestKind.Index, model, options.StallTimeout, cancellationToken).ConfigureAwait(false);
                 return (Peer: peer, Index: SliceIndex.Parse(json, $"slice index of {model} from {peer}"), Error: (string?)null);
             }
@@ -309,7 +310,7 @@ public static class SliceFetcher
                 try
                 {
                     if (!clients.TryGetValue(peer, out var client))
-                        clients[peer] = client = await SliceClient.ConnectAsync(peer, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                        clients[peer] = client = await SliceClient.ConnectAsync(peer, options.ConnectTimeout, options.Connect, cancellationToken).ConfigureAwait(false);
                     await client.GetChunkAsync(expected, destination, _bucket, Received, options.StallTimeout, cancellationToken).ConfigureAwait(false);
                 }
                 catch (IOException e) when (!cancellationToken.IsCancellationRequested)
