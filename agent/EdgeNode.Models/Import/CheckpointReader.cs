@@ -13,6 +13,20 @@ public static class CheckpointReader
 
     public static bool IsHuggingFace(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, HuggingFaceConfig.FileName));
 
+    /// <summary>The model's shape, read from the header or config alone.</summary>
+    public static LlamaConfig ReadConfig(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (IsHuggingFace(path))
+            return HuggingFaceConfig.Read(Path.Combine(path, HuggingFaceConfig.FileName)).Model;
+        if (IsGguf(path))
+            return GgufCheckpoint.ReadConfig(path);
+        if (File.Exists(path))
+            return Llama2cCheckpoint.ReadConfig(path);
+        throw new FileNotFoundException(
+            $"checkpoint {path} not found: pass a llama2.c .bin file, a .gguf file or a Hugging Face folder (config.json + safetensors)");
+    }
+
     /// <param name="keepBlocks">GGUF only: collects the Q4_0/Q8_0 blocks the file holds (see <see cref="GgufCheckpoint.Read(string, PrequantizedWeights?)"/>).</param>
     public static LlamaWeights Read(string path, WeightSelection selection, PrequantizedWeights? keepBlocks = null)
     {

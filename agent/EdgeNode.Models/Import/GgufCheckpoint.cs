@@ -123,6 +123,15 @@ public static class GgufCheckpoint
         return weights;
     }
 
+    /// <summary>The model's shape from the metadata alone, no tensor read (a node checks a slice against it before reading).</summary>
+    public static LlamaConfig ReadConfig(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var file = GgufFile.Open(path);
+        var architecture = file.Metadata.TryGetValue("general.architecture", out var a) ? a as string : null;
+        return ReadConfig(file, Path.GetFileName(path), architecture ?? "llama");
+    }
+
     private static LlamaConfig ReadConfig(GgufFile file, string fileName, string architecture)
     {
         var metadata = file.Metadata;
