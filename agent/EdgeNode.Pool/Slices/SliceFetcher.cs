@@ -111,6 +111,8 @@ public static class SliceFetcher
                 return (Peer: peer, Index: (SliceIndex?)null, Error: e.Message);
             }
         })).ConfigureAwait(false);
+        // A cancelled fetch is cancelled, not "no peer answered".
+        cancellationToken.ThrowIfCancellationRequested();
 
         var plans = new List<FilePlan>(files.Count);
         foreach (var file in files)
@@ -269,10 +271,12 @@ public static class SliceFetcher
             {
                 await Task.WhenAll(workers).ConfigureAwait(false);
             }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception)
             {
-                // The first real failure, not the cancellations it caused in the other workers.
-                var failure = workers.Where(w => w.IsFaulted).Select(w => w.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
+                cancellationToken.ThrowIfCancellationRequested();
+                // The failure that stopped the fetch, not what its cancellation caused in the other workers.
+                var failures = workers.Where(w => w.IsFaulted).Select(w => w.Exception!.InnerException!).ToList();
+                var failure = failures.Find(e => e is SliceFetchException) ?? failures.Find(e => e is not OperationCanceledException);
                 if (failure is not null)
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
                 throw;

@@ -81,6 +81,28 @@ public sealed class SliceBuilderTests : IDisposable
     }
 
     [Fact]
+    public void A_slice_of_a_sharded_hugging_face_folder_equals_the_one_built_from_every_weight()
+    {
+        var hf = Path.Combine(_dir.Path, "hf");
+        Directory.CreateDirectory(hf);
+        HuggingFaceFolderBuilder.Write(hf, Llama2cCheckpoint.Read(s_checkpoint), "LlamaForCausalLM", tie: true, shards: 3);
+        var all = HuggingFaceCheckpoint.Read(hf);
+        var reference = Path.Combine(_dir.Path, "reference");
+        Directory.CreateDirectory(reference);
+        var spec = SliceSpec.Parse("3:5+head", all.Config.Layers);
+        new LlamaSliceBuilder(all, WeightPrecision.Int8, 32).Build(spec, Path.Combine(reference, spec.FileName));
+
+        var part = Path.Combine(_dir.Path, "part");
+        SliceBuilder.Build(hf, null, [spec], part, new ConversionOptions { Precision = WeightPrecision.Int8, BlockSize = 32 });
+
+        var read = HuggingFaceCheckpoint.Read(hf, WeightSelection.For([spec]));
+        Assert.Empty(read.Layers[0].W1);
+        Assert.Same(read.TokenEmbedding, read.Classifier); // tied: the head reads the embedding tensor
+        foreach (var file in Directory.GetFiles(reference))
+            Assert.Equal(File.ReadAllBytes(file), File.ReadAllBytes(Path.Combine(part, Path.GetFileName(file))));
+    }
+
+    [Fact]
     public void A_partial_read_holds_only_the_selected_tensors_and_they_equal_a_full_read()
     {
         var all = Llama2cCheckpoint.Read(s_checkpoint);
