@@ -11,8 +11,8 @@ using Xunit.Abstractions;
 namespace EdgeNode.Pool.Tests.Slices;
 
 /// <summary>
-/// A slice fetched between two network namespaces over a veth pair whose server side is limited to 50 Mbit/s with tbf,
-/// as a closet switch would limit it. Checks the files and prints the fraction of the link rate the transfer reached
+/// A slice fetched between two network namespaces (two hosts of a <see cref="NetworkLab"/>) over veth links and a
+/// bridge, the link into the fetching host limited to 50 Mbit/s with tbf, as a closet switch port would limit it. Checks the files and prints the fraction of the link rate the transfer reached
 /// (the target is 80%); the number is printed, not asserted, since it depends on the machine. Needs root.
 /// </summary>
 public sealed class SliceTransferOverVethTests(ITestOutputHelper output) : IDisposable
@@ -32,19 +32,12 @@ public sealed class SliceTransferOverVethTests(ITestOutputHelper output) : IDisp
         var spec = SliceSpec.Layers(0, weights.Config.Layers);
         var published = SliceBuilder.Build(weights, null, [spec], source, new ConversionOptions { Name = "stories15M-random" });
 
-        var tag = $"{Environment.ProcessId % 1000:D3}{Random.Shared.Next(100):D2}";
-        var subnet = $"10.{200 + Random.Shared.Next(50)}.{Random.Shared.Next(250)}";
-        using var serverSide = NetworkNamespace.Create($"ensl-s{tag}");
-        using var clientSide = NetworkNamespace.Create($"ensl-c{tag}");
-        NetworkNamespace.Ip($"link add esl{tag}a netns {serverSide.Name} type veth peer name esl{tag}b netns {clientSide.Name}");
-        serverSide.Exec($"ip addr add {subnet}.1/24 dev esl{tag}a");
-        serverSide.Exec($"ip link set esl{tag}a up");
-        clientSide.Exec($"ip addr add {subnet}.2/24 dev esl{tag}b");
-        clientSide.Exec($"ip link set esl{tag}b up");
-        // The server's side sends the bytes: its egress is the link.
-        serverSide.Exec($"tc qdisc add dev esl{tag}a root tbf rate 50mbit burst 64kb latency 50ms");
+        // Two hosts on the lab's bridge; the link into the fetching host is limited as a 50 Mbit/s switch port would be.
+        using var lab = NetworkLab.Create(hosts: 2);
+        var (serving, fetching) = (lab.Hosts[0], lab.Hosts[1]);
+        NetworkLab.LimitRate(fetching, "50mbit");
 
-        await using var server = serverSide.Enter(() => SliceServer.Start(new IPEndPoint(IPAddress.Parse($"{subnet}.1"), 0),
+        await using var server = NetworkNamespaceEntry.Run(serving.Namespace, () => SliceServer.Start(new IPEndPoint(IPAddress.Parse(serving.Address), 0),
             new Dictionary<string, string> { ["stories15M-random"] = source }));
         var target = Path.Combine(_dir.Path, "target");
         var samples = new List<(long Timestamp, long Bytes)>();
@@ -53,7 +46,7 @@ public sealed class SliceTransferOverVethTests(ITestOutputHelper output) : IDisp
             ProgressInterval = TimeSpan.FromMilliseconds(100),
             Connect = async (peer, token) =>
             {
-                var socket = clientSide.Enter(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
+                var socket = NetworkNamespaceEntry.Run(fetching.Namespace, () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
                 try
                 {
                     await socket.ConnectAsync(peer, token);
