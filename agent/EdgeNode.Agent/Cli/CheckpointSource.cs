@@ -15,15 +15,16 @@ public sealed class CheckpointSource
 {
     private static readonly string[] s_llama2cTokenizerNames = ["tokenizer.bin", "tok512.bin"];
 
-    private readonly Func<PrequantizedWeights?, LlamaWeights> _read;
+    private readonly Func<PrequantizedWeights?, WeightSelection, LlamaWeights> _read;
     private readonly Func<string, string> _tokenizer;
 
     private readonly Lazy<string?> _chatTemplate;
 
-    private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read, Func<string, string> tokenizer,
-        Func<string?>? chatTemplate = null)
+    private CheckpointSource(string name, string format, string path, IReadOnlyList<string> files, Func<PrequantizedWeights?, WeightSelection, LlamaWeights> read,
+        Func<string, string> tokenizer, Func<string?>? chatTemplate = null)
     {
         Name = name;
+        CheckpointPath = path;
         Format = format;
         Files = files;
         _read = read;
@@ -32,6 +33,9 @@ public sealed class CheckpointSource
     }
 
     public string Name { get; }
+
+    /// <summary>The checkpoint: a llama2.c or GGUF file, or a Hugging Face folder.</summary>
+    public string CheckpointPath { get; }
 
     /// <summary>"llama2.c", "gguf" or "huggingface".</summary>
     public string Format { get; }
@@ -52,10 +56,11 @@ public sealed class CheckpointSource
     /// <summary>After <see cref="ReadWeights"/>: the Q4_0/Q8_0 blocks the file held, to go into the graph without a second rounding.</summary>
     public PrequantizedWeights? Prequantized { get; private set; }
 
-    public LlamaWeights ReadWeights()
+    /// <summary>The weights; with <paramref name="selection"/>, only the tensors it names (a slice's).</summary>
+    public LlamaWeights ReadWeights(WeightSelection? selection = null)
     {
         var blocks = MayHoldBlocks ? new PrequantizedWeights() : null;
-        var weights = _read(blocks);
+        var weights = _read(blocks, selection ?? WeightSelection.All);
         Prequantized = blocks is { Count: > 0 } ? blocks : null;
         return weights;
     }
@@ -79,8 +84,8 @@ public sealed class CheckpointSource
         // A generic file name (model.bin) says less than the folder it sits in (llama2xs-tok512-280K/model.bin).
         var stem = Path.GetFileNameWithoutExtension(checkpoint);
         var name = stem == "model" ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpoint)))! : stem;
-        return new CheckpointSource(name, "llama2.c", [checkpoint, tokenizerPath],
-            _ => Llama2cCheckpoint.Read(checkpoint), _ => tokenizerPath);
+        return new CheckpointSource(name, "llama2.c", checkpoint, [checkpoint, tokenizerPath],
+            (_, selection) => Llama2cCheckpoint.Read(checkpoint, selection), _ => tokenizerPath);
     }
 
     private static CheckpointSource HuggingFace(string folder, string? tokenizer)
@@ -91,15 +96,15 @@ public sealed class CheckpointSource
         var files = Directory.GetFiles(folder).Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         if (tokenizer is not null)
             files.Add(tokenizer);
-        return new CheckpointSource(Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), "huggingface", files,
-            _ => HuggingFaceCheckpoint.Read(folder), _ => tokenizerPath);
+        return new CheckpointSource(Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), "huggingface", folder, files,
+            (_, selection) => HuggingFaceCheckpoint.Read(folder, selection), _ => tokenizerPath);
     }
 
     private static CheckpointSource Gguf(string file, string? tokenizer)
     {
         List<string> files = tokenizer is null ? [file] : [file, tokenizer];
-        return new CheckpointSource(Path.GetFileNameWithoutExtension(file), "gguf", files,
-            blocks => GgufCheckpoint.Read(file, blocks),
+        return new CheckpointSource(Path.GetFileNameWithoutExtension(file), "gguf", file, files,
+            (blocks, selection) => GgufCheckpoint.Read(file, blocks, selection),
             scratch =>
             {
                 if (tokenizer is not null)

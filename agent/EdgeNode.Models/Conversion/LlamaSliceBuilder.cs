@@ -56,6 +56,8 @@ public sealed class LlamaSliceBuilder
     public void Build(SliceSpec spec, string onnxPath)
     {
         spec.Validate(_config);
+        if (_weights.Selection is { } selection && !selection.Covers(spec))
+            throw new ArgumentException($"slice {spec.FileName} needs tensors that were not read (the weights hold {selection}); read the checkpoint for this slice", nameof(spec));
         using var writer = new OnnxModelWriter(onnxPath, Path.GetFileNameWithoutExtension(onnxPath));
         writer.ImportOpset("", 21);
         writer.ImportOpset(MicrosoftDomain, 1);
