@@ -28,6 +28,14 @@ public sealed class ServeSettings
     public int? IpRpm { get; set; }
     public int? IpBurst { get; set; }
 
+    // The LAN pool (docs/pool-operators.md): absent pool, the node serves alone.
+    public string? Pool { get; set; }
+    public string? Broker { get; set; }
+    public int? DataPort { get; set; }
+    public string? NodeId { get; set; }
+    public string? MaxMemory { get; set; }
+    public string? KvMemory { get; set; }
+
     public static ServeSettings Load(string path)
     {
         if (!File.Exists(path))
@@ -39,7 +47,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, pool, broker, data_port, node_id, max_memory, kv_memory");
         }
     }
 
@@ -56,6 +64,13 @@ public sealed class ServeSettings
         ChatTemplate = variable("EDGENODE_CHAT_TEMPLATE") is { Length: > 0 } template ? template : ChatTemplate;
         LogLevel = variable("EDGENODE_LOG_LEVEL") is { Length: > 0 } level ? level : LogLevel;
         JobsDb = variable("EDGENODE_JOBS_DB") is { Length: > 0 } jobs ? jobs : JobsDb;
+
+        Pool = variable("EDGENODE_POOL") is { Length: > 0 } pool ? pool : Pool;
+        Broker = variable("EDGENODE_BROKER") is { Length: > 0 } broker ? broker : Broker;
+        DataPort = variable("EDGENODE_DATA_PORT") is { Length: > 0 } port ? Whole("EDGENODE_DATA_PORT", port) : DataPort;
+        NodeId = variable("EDGENODE_NODE_ID") is { Length: > 0 } node ? node : NodeId;
+        MaxMemory = variable("EDGENODE_MAX_MEMORY") is { Length: > 0 } max ? max : MaxMemory;
+        KvMemory = variable("EDGENODE_KV_MEMORY") is { Length: > 0 } kv ? kv : KvMemory;
     }
 
     private static int Whole(string name, string text) =>

@@ -17,6 +17,8 @@ public static partial class GenerateCommand
     private const string PoolHelp = """
 
         Through a pool (no model files here; the same generation options apply):
+          --pool NAME        generate through pool NAME's chain for --model NAME, found through its broker
+          --broker URL       the pool's broker, mqtt://HOST[:PORT] (default: found by mDNS for --pool)
           --entry HOST:PORT  the data endpoint of the pool chain's entry node (the one with the embedding)
           --hidden ENC       hidden states between the pool's nodes: fp32, fp16, int8, each optionally +zstd (default fp16)
 

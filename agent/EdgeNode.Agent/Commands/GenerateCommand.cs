@@ -35,6 +35,8 @@ public static partial class GenerateCommand
     {
         if (args.String("entry") is { } entry)
             return RunThroughPool(entry, args, Console.Out);
+        if (args.String("pool") is { } pool)
+            return RunThroughNamedPool(pool, args, Console.Out);
         var model = args.Required("model", "<dir|checkpoint|name>");
         var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
         var tokenizer = args.String("tokenizer");

@@ -21,7 +21,8 @@ public static class ServeCommand
           --threads N        intra-op threads per run (default: all cores)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
-                             key_rpm, key_burst, ip_rpm, ip_burst)
+                             key_rpm, key_burst, ip_rpm, ip_burst,
+                             pool, broker, data_port, node_id, max_memory, kv_memory)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -35,9 +36,19 @@ public static class ServeCommand
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
 
+        In a LAN pool (docs/pool-operators.md; the first model is the one offered to the pool):
+          --pool NAME        join pool NAME: hold the layers its plan gives this node and serve them on the data port
+          --broker URL       mqtt://[user:password@]HOST[:PORT], mqtts://…, or embedded (host the broker here);
+                             without it the pool's broker is found by mDNS
+          --data-port N      the data plane's TCP port; the slice server takes N+1 (default 7470)
+          --node-id ID       this node's id in the pool (default: one made once and kept in $EDGENODE_HOME/node-id)
+          --max-memory SIZE  model weights this node agrees to hold, e.g. 300M, 2G (default: half the available memory)
+          --kv-memory SIZE   the KV caches' budget (default 256M)
+
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
-        EDGENODE_JOBS_DB), then
+        EDGENODE_JOBS_DB, EDGENODE_POOL, EDGENODE_BROKER, EDGENODE_DATA_PORT, EDGENODE_NODE_ID, EDGENODE_MAX_MEMORY,
+        EDGENODE_KV_MEMORY), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
         fed. The API is described in docs/api.md.
@@ -62,6 +73,7 @@ public static class ServeCommand
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
+        ReadPoolArguments(args, settings);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
@@ -80,8 +92,22 @@ public static class ServeCommand
         var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null)))).ToList();
 
-        GatewayHost.RunAsync(options, served, [new SystemdModule()]).GetAwaiter().GetResult();
+        List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule()];
+        if (settings.Pool is not null)
+            modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32)));
+        GatewayHost.RunAsync(options, served, modules).GetAwaiter().GetResult();
         return 0;
+    }
+
+    /// <summary>The pool's flags (--pool and the rest), over the file and the environment.</summary>
+    private static void ReadPoolArguments(ArgumentReader args, ServeSettings settings)
+    {
+        settings.Pool = args.String("pool") ?? settings.Pool;
+        settings.Broker = args.String("broker") ?? settings.Broker;
+        settings.DataPort = args.String("data-port") is not null ? args.Int("data-port", 0, 1, 65534) : settings.DataPort;
+        settings.NodeId = args.String("node-id") ?? settings.NodeId;
+        settings.MaxMemory = args.String("max-memory") ?? settings.MaxMemory;
+        settings.KvMemory = args.String("kv-memory") ?? settings.KvMemory;
     }
 
     private static GatewayOptions GatewayOptionsFrom(ServeSettings settings)
