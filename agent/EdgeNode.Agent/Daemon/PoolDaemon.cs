@@ -156,7 +156,7 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
             var builtMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             await _chain!.ApplyPlan(plan, options.NodeId).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (built)
-                _slices?.Publish(plan.Model, _sliceFolder);
+                PublishSlices(plan.Model);
             Log.Serving(_log, plan.Model, plan.Epoch, mine.FirstLayer, mine.EndLayer, mine.Embed, mine.Head, built, Math.Round(builtMs, 1),
                 Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
         }
@@ -166,6 +166,19 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
             Log.Refusing(_log, plan.Model, plan.Epoch, reason);
             if (_presence is not null)
                 await _presence.Node.RefuseAsync(plan.Model, plan.Epoch, reason, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Offers the slices built so far to peers; a failure here costs the peers a source, not this node its plan.</summary>
+    private void PublishSlices(string model)
+    {
+        try
+        {
+            _slices?.Publish(model, _sliceFolder);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or EdgeNode.Models.ModelFormatException)
+        {
+            Log.NotPublished(_log, model, e.Message);
         }
     }
 
@@ -234,6 +247,9 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
 
         [LoggerMessage(5, LogLevel.Information, "plan {Model} epoch {Epoch}: serving layers [{FirstLayer},{EndLayer}) embed={Embed} head={Head}; built={Built} in {BuildMs} ms, serving after {ReadyMs} ms")]
         public static partial void Serving(ILogger logger, string model, long epoch, int firstLayer, int endLayer, bool embed, bool head, bool built, double buildMs, double readyMs);
+
+        [LoggerMessage(7, LogLevel.Warning, "slices of {Model} not offered to peers: {Reason}")]
+        public static partial void NotPublished(ILogger logger, string model, string reason);
 
         [LoggerMessage(6, LogLevel.Warning, "plan {Model} epoch {Epoch}: refused: {Reason}")]
         public static partial void Refusing(ILogger logger, string model, long epoch, string reason);

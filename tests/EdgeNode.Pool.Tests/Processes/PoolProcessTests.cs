@@ -22,16 +22,20 @@ public sealed class PoolProcessTests(ITestOutputHelper output)
     public void ThreeNodesOnMosquittoMatchTheGoldensThenAFourthJoinsAndAKilledNodeIsNamed()
     {
         const string model = "stories260K";
+        using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
         var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
-        var max = MaxMemory(model, out var whole);
-        output.WriteLine($"{model}: whole model {whole} bytes, each node's --max-memory {max}");
+        // Unequal boards: node-0 can hold three layers, the others one, so three nodes serve with a slowest stage of
+        // three layers and a fourth small node shortens it to two: the leader re-plans when it joins.
+        var big = MaxMemory(model, 3, out var whole);
+        var small = MaxMemory(model, 1, out _);
+        output.WriteLine($"{model}: whole model {whole} bytes; --max-memory {big} on node-0, {small} on the others");
         var nodes = new List<PoolServeNode>();
         try
         {
             // Started together, as boards powered on at once.
-            nodes.AddRange(lab.Hosts.Select((h, i) => PoolServeNode.Start(h, $"node-{i}", TestPaths.Model(model), broker.Url, pool, max)));
+            nodes.AddRange(lab.Hosts.Select((h, i) => PoolServeNode.Start(h, $"node-{i}", served.Path, broker.Url, pool, i == 0 ? big : small)));
             var epoch = WaitForCommonEpoch(nodes, 0);
             output.WriteLine($"3 nodes serve epoch {epoch}");
 
@@ -39,7 +43,7 @@ public sealed class PoolProcessTests(ITestOutputHelper output)
             ReportInt8Agreement(model, pool, broker.Url);
 
             // A fourth node joins the serving pool: the leader re-plans, every node switches to the new epoch.
-            var joiner = PoolServeNode.Start(lab.AddHost(), "node-3", TestPaths.Model(model), broker.Url, pool, max);
+            var joiner = PoolServeNode.Start(lab.AddHost(), "node-3", served.Path, broker.Url, pool, small);
             nodes.Add(joiner);
             var next = WaitForCommonEpoch(nodes, epoch);
             var serving = joiner.Serving!.Value;
@@ -51,9 +55,10 @@ public sealed class PoolProcessTests(ITestOutputHelper output)
             // A node killed mid-generation: the client's stream ends with an error naming it, within 5 s.
             var victim = nodes[1];
             // A slower link to the victim, so the generation is still running when it dies.
-            using (var tc = Process.Start("tc", ["qdisc", "replace", "dev", victim.Host.BridgePort, "root", "netem", "delay", "15ms"]))
-                Assert.True(tc.WaitForExit(10_000) && tc.ExitCode == 0, "tc netem failed");
-            var client = StartClient(["generate", "--pool", pool, "--broker", broker.Url, "--model", model, "--prompt", "Once", "--temperature", "0", "--max-tokens", "400"]);
+            // (tbf with a small burst: about 8 fp32 decode frames a second reach it.)
+            using (var tc = Process.Start("tc", ["qdisc", "replace", "dev", victim.Host.BridgePort, "root", "tbf", "rate", "20kbit", "burst", "1600", "latency", "2s"]))
+                Assert.True(tc.WaitForExit(10_000) && tc.ExitCode == 0, "tc tbf failed");
+            var client = StartClient(["generate", "--pool", pool, "--broker", broker.Url, "--model", model, "--prompt", "Once", "--temperature", "0", "--max-tokens", "400", "--hidden", "fp32"]);
             var firstText = WaitFor(() => client.Stdout.Length > 0, TimeSpan.FromSeconds(20));
             Assert.True(firstText, $"no text streamed before the kill: {client.Stderr}");
             var killedAt = Stopwatch.StartNew();
@@ -75,20 +80,21 @@ public sealed class PoolProcessTests(ITestOutputHelper output)
     public void EmbeddedBrokerAndMdnsDiscoveryMatchTheGoldens()
     {
         const string model = "llama2xs-tok512-280K";
+        using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
         var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
-        var max = MaxMemory(model, out var whole);
+        var max = MaxMemory(model, 2, out var whole);
         output.WriteLine($"{model}: whole model {whole} bytes, each node's --max-memory {max}");
         var nodes = new List<PoolServeNode>();
         try
         {
             // Node 0 hosts the broker and advertises it; node 1 is told its URL; node 2 finds it by mDNS.
             var host0 = lab.Hosts[0];
-            nodes.Add(PoolServeNode.Start(host0, "node-0", TestPaths.Model(model), "embedded", pool, max));
+            nodes.Add(PoolServeNode.Start(host0, "node-0", served.Path, "embedded", pool, max));
             Assert.True(nodes[0].WaitForLog("listening on", TimeSpan.FromSeconds(30)), nodes[0].Stderr);
             var url = $"mqtt://{host0.Address}:1883";
-            nodes.Add(PoolServeNode.Start(lab.Hosts[1], "node-1", TestPaths.Model(model), url, pool, max));
-            nodes.Add(PoolServeNode.Start(lab.Hosts[2], "node-2", TestPaths.Model(model), null, pool, max));
+            nodes.Add(PoolServeNode.Start(lab.Hosts[1], "node-1", served.Path, url, pool, max));
+            nodes.Add(PoolServeNode.Start(lab.Hosts[2], "node-2", served.Path, null, pool, max));
             var epoch = WaitForCommonEpoch(nodes, 0);
             output.WriteLine($"3 nodes serve epoch {epoch} (embedded broker on node-0, node-2 by mDNS)");
 
@@ -164,24 +170,48 @@ public sealed class PoolProcessTests(ITestOutputHelper output)
         return new AgentBinary.Result(client.Process.ExitCode, client.Stdout, client.Stderr, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// A llama2.c folder named as the model, with its golden checkpoint and tokenizer (linked, not copied): what a
+    /// node is given with --model. (llama2xs-tok512-280K's tokenizer lives in the stories260K folder.)
+    /// </summary>
+    private static ServedModelFolder ServedFolder(string model)
+    {
+        var golden = GoldenCase.Load(model)[0];
+        var root = TestPaths.NewTempDirectory("pool-served");
+        var folder = Path.Combine(root.Path, model);
+        Directory.CreateDirectory(folder);
+        File.CreateSymbolicLink(Path.Combine(folder, Path.GetFileName(golden.CheckpointPath)), golden.CheckpointPath);
+        File.CreateSymbolicLink(Path.Combine(folder, "tok512.bin"), golden.TokenizerPath);
+        return new ServedModelFolder(root, folder);
+    }
+
+    private sealed class ServedModelFolder(TempDirectory root, string path) : IDisposable
+    {
+        public string Path { get; } = path;
+
+        public void Dispose() => root.Dispose();
+    }
+
     private static int[] Ints(JsonElement report, string name) => [.. report.GetProperty(name).EnumerateArray().Select(e => e.GetInt32())];
 
     /// <summary>
-    /// A budget no node can hold the model in: two layers plus the larger of the embedding (with the tokenizer) and
-    /// the head, at fp32, from the checkpoint's header, so three nodes are needed (the ends hold two layers each).
+    /// A budget of <paramref name="layers"/> layers plus the larger of the embedding (with the tokenizer) and the
+    /// head, at fp32, from the checkpoint's header: below the whole model, so no node holds it all.
     /// </summary>
-    private static long MaxMemory(string model, out long whole)
+    private static long MaxMemory(string model, int layers, out long whole)
     {
         var golden = GoldenCase.Load(model)[0];
         using var reader = new BinaryReader(File.OpenRead(golden.CheckpointPath));
-        int dim = reader.ReadInt32(), hidden = reader.ReadInt32(), layers = reader.ReadInt32(), heads = reader.ReadInt32(), kvHeads = reader.ReadInt32();
+        int dim = reader.ReadInt32(), hidden = reader.ReadInt32(), modelLayers = reader.ReadInt32(), heads = reader.ReadInt32(), kvHeads = reader.ReadInt32();
         var vocab = Math.Abs(reader.ReadInt32());
         long kv = (long)dim / heads * kvHeads;
         var perLayer = 4 * (2L * dim * dim + 2L * dim * kv + 3L * dim * hidden) + 2L * dim * 4;
         var embed = 4L * vocab * dim + new FileInfo(golden.TokenizerPath).Length;
         var head = 4L * vocab * dim + dim * 4;
-        whole = layers * perLayer + embed + head;
-        return 2 * perLayer + Math.Max(embed, head) + 1024;
+        whole = modelLayers * perLayer + embed + head;
+        var budget = layers * perLayer + Math.Max(embed, head) + 1024;
+        Assert.True(budget < whole, $"a budget of {layers} layers holds the whole model");
+        return budget;
     }
 
     /// <summary>Waits until every node serves one epoch newer than <paramref name="after"/>; returns it.</summary>
