@@ -110,7 +110,7 @@ public sealed class PoolMembership : IAsyncDisposable
         {
             if (cancellationToken.IsCancellationRequested)
                 throw;
-            throw new IOException($"cannot reach the pool broker {_options.Broker} for pool '{Pool}': {e.Message}. Is the broker running "
+            throw new IOException($"cannot reach the pool broker {_options.Broker} for pool '{Pool}': {e.Message.TrimEnd('.')}. Is the broker running "
                                   + "there? Give --broker mqtt://HOST:PORT, or run a node with --broker embedded", e);
         }
         _heartbeats = Task.Run(() => HeartbeatLoopAsync(_stop.Token), CancellationToken.None);
