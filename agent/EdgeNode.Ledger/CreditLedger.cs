@@ -18,10 +18,10 @@ public sealed class CreditLedger : IDisposable
     private readonly TimeProvider _time;
     private SqliteTransaction? _transaction;
 
-    public CreditLedger(string path, CreditRates rates, TimeProvider? time = null)
+    /// <param name="rates">The node's rates, recorded in the ledger; null (a reader such as `edgenode credits`) reads the recorded ones.</param>
+    public CreditLedger(string path, CreditRates? rates, TimeProvider? time = null)
     {
-        rates.Validate();
-        Rates = rates;
+        rates?.Validate();
         _time = time ?? TimeProvider.System;
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null)
@@ -66,6 +66,11 @@ public sealed class CreditLedger : IDisposable
               UNIQUE (node_id, request_id));
             CREATE INDEX IF NOT EXISTS receipts_key ON receipts (key_id, seq);
             CREATE INDEX IF NOT EXISTS receipts_node ON receipts (node_id, seq);
+            CREATE TABLE IF NOT EXISTS rates (
+              id INTEGER PRIMARY KEY CHECK (id = 1),
+              spend_per_token TEXT NOT NULL,
+              earn_per_token_layer TEXT NOT NULL,
+              daily_floor TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS floor_use (
               key_id TEXT NOT NULL,
               day TEXT NOT NULL,
@@ -73,7 +78,32 @@ public sealed class CreditLedger : IDisposable
               PRIMARY KEY (key_id, day));
             """);
         DatabasePath = path;
+        Rates = rates is null ? StoredRates() : StoreRates(rates);
     }
+
+    private CreditRates StoreRates(CreditRates rates)
+    {
+        Execute("INSERT INTO rates (id, spend_per_token, earn_per_token_layer, daily_floor) VALUES (1, $spend, $earn, $floor) " +
+            "ON CONFLICT (id) DO UPDATE SET spend_per_token = $spend, earn_per_token_layer = $earn, daily_floor = $floor",
+            ("$spend", Text(rates.SpendPerToken)), ("$earn", Text(rates.EarnPerTokenLayer)), ("$floor", Text(rates.DailyFloor)));
+        return rates;
+    }
+
+    private CreditRates StoredRates()
+    {
+        using var select = Command("SELECT spend_per_token, earn_per_token_layer, daily_floor FROM rates WHERE id = 1");
+        using var reader = select.ExecuteReader();
+        if (!reader.Read())
+            return new CreditRates();
+        return new CreditRates
+        {
+            SpendPerToken = decimal.Parse(reader.GetString(0), CultureInfo.InvariantCulture),
+            EarnPerTokenLayer = decimal.Parse(reader.GetString(1), CultureInfo.InvariantCulture),
+            DailyFloor = decimal.Parse(reader.GetString(2), CultureInfo.InvariantCulture),
+        };
+    }
+
+    private static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 
     public string DatabasePath { get; }
 
