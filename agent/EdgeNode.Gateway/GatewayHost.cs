@@ -29,8 +29,16 @@ namespace EdgeNode.Gateway;
 /// </summary>
 public static class GatewayHost
 {
-    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default, GatewayPlugIns? plugIns = null)
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default) =>
+        await RunAsync(options, models, [], stop).ConfigureAwait(false);
+
+    /// <summary>
+    /// Runs the API with the daemon's other pieces (<paramref name="modules"/>) in the same host, and the serving modes
+    /// and job gate in <paramref name="plugIns"/>.
+    /// </summary>
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, IReadOnlyList<IServeModule> modules, CancellationToken stop = default, GatewayPlugIns? plugIns = null)
     {
+        ArgumentNullException.ThrowIfNull(modules);
         options.Validate();
         plugIns ??= new GatewayPlugIns();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -60,6 +68,8 @@ public static class GatewayHost
             builder.Services.AddSingleton(services => new JobRunner(services.GetRequiredService<JobStore>(), services.GetRequiredService<ModelCatalog>(), options,
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Jobs"), plugIns.JobAdmission, services.GetService<NodeCredits>()));
         }
+        foreach (var module in modules)
+            module.ConfigureServices(builder.Services);
 
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway");
@@ -68,6 +78,8 @@ public static class GatewayHost
         var limits = app.Services.GetRequiredService<ClientLimits>();
         var requests = app.Services.GetRequiredService<RequestCounts>();
         app.Use((context, next) => Guard(context, next, keys, limits, requests, log));
+        foreach (var module in modules)
+            module.MapRoutes(app);
         MapRoutes(app, options.JobsDatabasePath is not null, options.LedgerDatabasePath is not null);
         // Opened before listening, so a database or key that cannot be opened stops the start with its reason.
         var credits = options.LedgerDatabasePath is null ? null : app.Services.GetRequiredService<NodeCredits>();

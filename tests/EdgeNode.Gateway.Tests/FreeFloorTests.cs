@@ -71,5 +71,15 @@ public sealed class FreeFloorTests
         Assert.Equal(30m, spent["floor_used"]!.GetValue<decimal>());
         Assert.Equal(tokens - 30, spent["spent"]!.GetValue<decimal>());
         Assert.Equal(-(tokens - 30), view["balance"]!.GetValue<decimal>());
+
+        // `edgenode credits` reads the same ledger (the server holds it open; WAL lets both in).
+        var cli = AgentBinary.Run(["credits", "--json"], new Dictionary<string, string?> { ["EDGENODE_HOME"] = home.Path }, TimeSpan.FromSeconds(60));
+        Assert.True(cli.ExitCode == 0, cli.Stderr);
+        var accounts = JsonNode.Parse(cli.Stdout)!.AsArray();
+        var spender = accounts.Single(a => a!["account"]!.GetValue<string>() == CreditsApiTests.KeyId(Spender))!;
+        Assert.Equal(view["balance"]!.GetValue<decimal>(), spender["balance"]!.GetValue<decimal>());
+        Assert.Equal(30m, spender["daily_floor"]!.GetValue<decimal>());       // the rates the node recorded
+        var node = accounts.Single(a => a!["kind"]!.GetValue<string>() == "node")!;
+        Assert.True(node["earned"]!.GetValue<decimal>() > 0);
     }
 }

@@ -1,4 +1,5 @@
 using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Daemon;
 using EdgeNode.Agent.Serve;
 using EdgeNode.Gateway;
 using EdgeNode.Gateway.FairUse;
@@ -41,7 +42,8 @@ public static partial class ServeCommand
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
         EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
-        SIGTERM or Ctrl+C stops it. The API is described in docs/api.md.
+        SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
+        fed. The API is described in docs/api.md.
         """;
 
     public static int Run(ArgumentReader args)
@@ -83,7 +85,7 @@ public static partial class ServeCommand
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
         using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
-        GatewayHost.RunAsync(options, served, default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
+        GatewayHost.RunAsync(options, served, [new SystemdModule()], default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
         return 0;
     }
 
