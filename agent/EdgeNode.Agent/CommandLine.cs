@@ -23,6 +23,7 @@ internal static class CommandLine
           bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
           serve          run the node daemon: the OpenAI-compatible HTTP API over local models
           keys           create: a new random API key for serve
+          credits        balances, receipts, pool members and contributor links in this node's ledger
           pool           status: a LAN pool's nodes, health, plans, epochs, slices and speeds
 
         'edgenode <command> --help' describes a command.
@@ -87,8 +88,9 @@ internal static class CommandLine
             "bench" => BenchCommand.Run(new ArgumentReader("bench", rest)),
             "serve" => ServeCommand.Run(new ArgumentReader("serve", rest)),
             "keys" => KeysCommand.Run(rest),
+            "credits" => CreditsCommand.Run(new ArgumentReader("credits", rest)),
             "pool" => PoolCommand.Run(rest),
-            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys, pool (see 'edgenode --help')"),
+            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys, credits, pool (see 'edgenode --help')"),
         };
     }
 
@@ -100,6 +102,7 @@ internal static class CommandLine
         "bench" => BenchCommand.Help,
         "serve" => ServeCommand.Help,
         "keys" => KeysCommand.Help,
+        "credits" => CreditsCommand.Help,
         "pool" => PoolCommand.Help,
         _ => Usage,
     };

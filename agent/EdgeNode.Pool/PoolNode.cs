@@ -34,6 +34,7 @@ public sealed partial class PoolNode : IAsyncDisposable
     private readonly Dictionary<string, long> _obeyed = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private Task? _worker;
+    private Task? _ticker;
     private DateTimeOffset _startedAt;
     private string? _lastPlanningKey;
     private long _lastIssuedEpoch;
@@ -69,6 +70,7 @@ public sealed partial class PoolNode : IAsyncDisposable
         _startedAt = DateTimeOffset.UtcNow;
         _worker = Task.Run(() => WorkAsync(_stop.Token), CancellationToken.None);
         await Membership.StartAsync(InitialState, cancellationToken).ConfigureAwait(false);
+        _ticker = Task.Run(() => TickAsync(_stop.Token), CancellationToken.None);
     }
 
     /// <summary>Stops taking layers: the leader plans without this node; what it holds is released by the next plan.</summary>
@@ -118,8 +120,30 @@ public sealed partial class PoolNode : IAsyncDisposable
     {
         _views.Writer.TryComplete();
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_worker is not null)
-            await _worker.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var task in new[] { _worker, _ticker })
+        {
+            if (task is not null)
+                await task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>
+    /// Looks at the pool again every <see cref="LeaderSettle"/> even when nothing changed, so no check waits on a
+    /// change that never comes (a broker that came back empty, a plan lost in flight). Cheap: an unchanged pool
+    /// stops at the planning key.
+    /// </summary>
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(LeaderSettle);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+                _views.Writer.TryWrite(Membership.View);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping
+        }
     }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
@@ -218,6 +242,7 @@ public sealed partial class PoolNode : IAsyncDisposable
             return;
         var decisions = PoolPlanner.Decide(view);
         var epoch = Math.Max(view.HighestEpoch, _lastIssuedEpoch);
+        var published = false;
         foreach (var d in decisions)
         {
             view.Plans.TryGetValue(d.Model, out var held);
@@ -231,8 +256,12 @@ public sealed partial class PoolNode : IAsyncDisposable
             PoolNodeLog.Publishing(_logger, d.Model, epoch, d.Plan is null ? d.Unplanned ?? "no chain" : Describe(d.Plan));
             await Membership.PublishPlanAsync(message, cancellationToken).ConfigureAwait(false);
             _lastIssuedEpoch = epoch;
+            published = true;
         }
-        _lastPlanningKey = key;
+        // Settled only once the view already holds what the planner wants: a plan just published counts when its
+        // echo arrives (which changes the key anyway); one lost on the way (the broker died) is planned again.
+        if (!published)
+            _lastPlanningKey = key;
     }
 
     /// <summary>
@@ -242,12 +271,8 @@ public sealed partial class PoolNode : IAsyncDisposable
     /// </summary>
     private async Task RepublishLostPlansAsync(PoolView view, CancellationToken cancellationToken)
     {
-        if (DateTimeOffset.UtcNow - Membership.ConnectedAt < LeaderSettle)
-        {
-            // Too early to tell; look again once the settle time has passed.
-            _ = Task.Delay(LeaderSettle, cancellationToken).ContinueWith(_ => _views.Writer.TryWrite(Membership.View), TaskScheduler.Default);
-            return;
-        }
+        if (DateTimeOffset.UtcNow - Membership.ConnectedAt < LeaderSettle || !Membership.IsConnected)
+            return;   // too early to tell: the next tick looks again
         foreach (var (model, held) in view.Plans.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (Membership.BrokerHasPlan(model))

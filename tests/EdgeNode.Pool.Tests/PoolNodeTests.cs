@@ -11,6 +11,7 @@ public sealed class PoolNodeTests : IDisposable
     private readonly RestartableMosquitto _broker = new();
     private readonly string _pool = Nodes.UniquePool();
     private readonly List<PoolNode> _nodes = [];
+    private readonly Dictionary<string, LogSink> _logs = [];
     private readonly ConcurrentDictionary<string, ConcurrentQueue<AssignmentChange>> _changes = new();
 
     public void Dispose()
@@ -22,7 +23,8 @@ public sealed class PoolNodeTests : IDisposable
 
     private async Task<PoolNode> JoinAsync(string id, long memory, Action<PoolNode, AssignmentChange>? onChange = null)
     {
-        var node = new PoolNode(Nodes.Options(_pool, _broker.Port), Nodes.State(id, memory), new LogSink());
+        var log = _logs[id] = new LogSink();
+        var node = new PoolNode(Nodes.Options(_pool, _broker.Port), Nodes.State(id, memory), log);
         var queue = _changes.GetOrAdd(id, _ => new());
         node.AssignmentChanged += c =>
         {
@@ -158,8 +160,19 @@ public sealed class PoolNodeTests : IDisposable
         await newcomer.StartAsync(null);
         // The plan comes back: the same one, or (if the outage outlasted the heartbeat limit and the nodes expired in
         // each other's views) a newer epoch of the same chain.
-        var view = await newcomer.WaitForAsync(v => v.Plans.TryGetValue("stories260K", out var p) && p.Plan.Assignments.Count == 2 && v.Nodes.Count == 2,
-            Nodes.Wait, "the plan and both nodes back");
+        PoolView view;
+        try
+        {
+            view = await newcomer.WaitForAsync(v => v.Plans.TryGetValue("stories260K", out var p) && p.Plan.Assignments.Count == 2 && v.Nodes.Count == 2,
+                Nodes.Wait, "the plan and both nodes back");
+        }
+        catch (TimeoutException e)
+        {
+            var v = newcomer.View;
+            throw new TimeoutException($"{e.Message}; newcomer sees nodes [{string.Join(", ", v.Nodes.Select(n => $"{n.State.NodeId}:{n.State.Status}:{n.Alive}"))}] "
+                + $"plans [{string.Join(", ", v.Plans.Values.Select(p => $"{p.Plan.Model}@{p.Plan.Epoch}/{p.Plan.Assignments.Count} by {p.Leader}"))}]; "
+                + string.Join(" || ", _logs.Select(l => l.Key + ": " + string.Join(" | ", l.Value.Entries.Select(x => x.Message)))));
+        }
         Assert.True(view.Plans["stories260K"].Plan.Epoch >= before.Plan.Epoch);
         Assert.Equal(before.Plan.Assignments, view.Plans["stories260K"].Plan.Assignments);
     }

@@ -4,6 +4,7 @@ using EdgeNode.Pool.Tests.Support;
 namespace EdgeNode.Pool.Tests;
 
 /// <summary>Two nodes, nothing else: one hosts the broker (`--broker embedded`) and advertises it, the other has only the pool's name.</summary>
+[Collection("mdns")]
 public sealed class PoolPresenceTests
 {
     [Fact]

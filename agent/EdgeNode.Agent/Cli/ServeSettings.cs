@@ -28,6 +28,13 @@ public sealed class ServeSettings
     public int? IpRpm { get; set; }
     public int? IpBurst { get; set; }
 
+    // Credits and the mode picker (ServeCommand.Credits.cs reads these).
+    public string? LedgerDb { get; set; }
+    public string? NodeKey { get; set; }
+    public decimal? CreditsPerToken { get; set; }
+    public decimal? CreditsPerTokenLayer { get; set; }
+    public decimal? DailyFloor { get; set; }
+    public long? MemoryBudgetBytes { get; set; }
     // The LAN pool (docs/pool-operators.md): absent pool, the node serves alone.
     public string? Pool { get; set; }
     public string? Broker { get; set; }
@@ -47,7 +54,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, pool, broker, data_port, node_id, max_memory, kv_memory");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes, pool, broker, data_port, node_id, max_memory, kv_memory");
         }
     }
 
@@ -64,6 +71,7 @@ public sealed class ServeSettings
         ChatTemplate = variable("EDGENODE_CHAT_TEMPLATE") is { Length: > 0 } template ? template : ChatTemplate;
         LogLevel = variable("EDGENODE_LOG_LEVEL") is { Length: > 0 } level ? level : LogLevel;
         JobsDb = variable("EDGENODE_JOBS_DB") is { Length: > 0 } jobs ? jobs : JobsDb;
+        LedgerDb = variable("EDGENODE_LEDGER_DB") is { Length: > 0 } ledger ? ledger : LedgerDb;
 
         Pool = variable("EDGENODE_POOL") is { Length: > 0 } pool ? pool : Pool;
         Broker = variable("EDGENODE_BROKER") is { Length: > 0 } broker ? broker : Broker;

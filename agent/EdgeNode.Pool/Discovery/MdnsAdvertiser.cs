@@ -114,8 +114,8 @@ public sealed partial class MdnsAdvertiser : IAsyncDisposable
                 // A one-shot querier (any source port but 5353) gets a unicast reply carrying its question and id
                 // (RFC 6762 §6.7); a full responder's query is answered on the group.
                 var to = legacy || query.Questions.Any(q => q.UnicastResponse) ? from : MdnsService.Group;
-                await _socket.SendToAsync(answer.Encode(), SocketFlags.None, to, cancellationToken).ConfigureAwait(false);
                 Answered++;
+                await _socket.SendToAsync(answer.Encode(), SocketFlags.None, to, cancellationToken).ConfigureAwait(false);
                 AdvertiserLog.Answered(_logger, from.ToString(), _pool);
             }
             catch (SocketException e)

@@ -110,7 +110,7 @@ public sealed class PoolMembership : IAsyncDisposable
         {
             if (cancellationToken.IsCancellationRequested)
                 throw;
-            throw new IOException($"cannot reach the pool broker {_options.Broker} for pool '{Pool}': {e.Message}. Is the broker running "
+            throw new IOException($"cannot reach the pool broker {_options.Broker} for pool '{Pool}': {e.Message.TrimEnd('.')}. Is the broker running "
                                   + "there? Give --broker mqtt://HOST:PORT, or run a node with --broker embedded", e);
         }
         _heartbeats = Task.Run(() => HeartbeatLoopAsync(_stop.Token), CancellationToken.None);
@@ -186,15 +186,23 @@ public sealed class PoolMembership : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         if (!_client.IsConnected)
             return;
-        if (own is not null)
+        try
         {
-            await PublishOwnAsync(own, cancellationToken).ConfigureAwait(false);
-            var clear = new MqttApplicationMessageBuilder().WithTopic(PoolProtocol.NodeStateTopic(Pool, own.NodeId))
-                .WithPayload(Array.Empty<byte>()).WithRetainFlag().WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
-            await _client.PublishAsync(clear, cancellationToken).ConfigureAwait(false);
+            if (own is not null)
+            {
+                await PublishOwnAsync(own, cancellationToken).ConfigureAwait(false);
+                var clear = new MqttApplicationMessageBuilder().WithTopic(PoolProtocol.NodeStateTopic(Pool, own.NodeId))
+                    .WithPayload(Array.Empty<byte>()).WithRetainFlag().WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+                await _client.PublishAsync(clear, cancellationToken).ConfigureAwait(false);
+            }
+            await _client.DisconnectAsync(new MqttClientDisconnectOptions { Reason = MqttClientDisconnectOptionsReason.NormalDisconnection }, cancellationToken)
+                .ConfigureAwait(false);
         }
-        await _client.DisconnectAsync(new MqttClientDisconnectOptions { Reason = MqttClientDisconnectOptionsReason.NormalDisconnection }, cancellationToken)
-            .ConfigureAwait(false);
+        catch (MQTTnet.Exceptions.MqttCommunicationException e)
+        {
+            // The connection went away mid-goodbye: the broker publishes the last will (offline) instead.
+            MembershipLog.PublishFailed(_logger, PoolProtocol.NodeStateTopic(Pool, NodeId ?? "observer"), e.Message);
+        }
     }
 
     /// <summary>

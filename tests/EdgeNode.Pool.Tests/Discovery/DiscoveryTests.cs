@@ -7,6 +7,8 @@ using EdgeNode.TestSupport;
 
 namespace EdgeNode.Pool.Tests.Discovery;
 
+/// <summary>mDNS tests share UDP 5353 of the test's own namespace: one collection, so they run one after another.</summary>
+[Collection("mdns")]
 public sealed class DiscoveryTests
 {
     [NetnsFact]
@@ -20,7 +22,17 @@ public sealed class DiscoveryTests
         await using var other = NamespaceThread.Run(lab.Hosts[1], () => new MdnsAdvertiser("other-pool", new BrokerAddress("0.0.0.0", 1884)));
 
         using var browser = NamespaceThread.Run(lab.Hosts[2], () => new MdnsBrowser());
-        var found = await browser.FindAsync(pool, TimeSpan.FromSeconds(5));
+        DiscoveredBroker found;
+        try
+        {
+            found = await browser.FindAsync(pool, TimeSpan.FromSeconds(8));
+        }
+        catch (IOException e)
+        {
+            var interfaces = string.Join(" ; ", lab.Hosts.Select(h => h.Namespace + ": " + string.Join(",", NamespaceThread.Run(h,
+                () => System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces().Select(n => $"{n.Name}/{n.OperationalStatus}/{n.SupportsMulticast}")))));
+            throw new IOException($"{e.Message}; advertiser answered {advertiser.Answered}, the other {other.Answered}; interfaces {interfaces}", e);
+        }
         Assert.Equal(pool, found.Pool);
         Assert.Equal(lab.Hosts[0].Address, found.Broker.Host);
         Assert.Equal(1883, found.Broker.Port);
@@ -34,7 +46,7 @@ public sealed class DiscoveryTests
         using var lab = NetworkLab.Create(hosts: 2);
         await using var other = NamespaceThread.Run(lab.Hosts[0], () => new MdnsAdvertiser("someone-else", new BrokerAddress("0.0.0.0", 1883)));
         using var browser = NamespaceThread.Run(lab.Hosts[1], () => new MdnsBrowser());
-        var error = await Assert.ThrowsAsync<IOException>(() => browser.FindAsync("missing-pool", TimeSpan.FromSeconds(1.5)));
+        var error = await Assert.ThrowsAsync<IOException>(() => browser.FindAsync("missing-pool", TimeSpan.FromSeconds(3)));
         Assert.Contains("no broker for pool 'missing-pool'", error.Message, StringComparison.Ordinal);
         Assert.Contains("pool 'someone-else'", error.Message, StringComparison.Ordinal);
         Assert.Contains("--broker", error.Message, StringComparison.Ordinal);

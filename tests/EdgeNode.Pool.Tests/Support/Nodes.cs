@@ -39,7 +39,7 @@ public static class Nodes
         KeepAlive = TimeSpan.FromSeconds(2),
         ReconnectMin = TimeSpan.FromMilliseconds(100),
         ReconnectMax = TimeSpan.FromSeconds(1),
-        ConnectTimeout = TimeSpan.FromSeconds(3),
+        ConnectTimeout = TimeSpan.FromSeconds(10),   // generous: the suite shares 2 cores with parallel builds
     };
 
     /// <summary>A plain MQTT client that publishes whatever a test wants, the way a buggy or hostile node would.</summary>
