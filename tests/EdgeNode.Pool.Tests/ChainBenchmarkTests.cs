@@ -27,5 +27,7 @@ public sealed class ChainBenchmarkTests(ChainModels models, ITestOutputHelper ou
         Assert.Equal(48 + 64 + 4, bytes["int8"]);
         Assert.True(bytes["int8+zstd"] > 48, "a zstd frame still has its header and some payload");
         Assert.All(report.Rows, r => Assert.True(r.Tokens > 1 && r.PoolMsPerToken > 0));
+        Assert.Equal([1, 2, 4, 8], report.Concurrency.Select(c => c.Sessions));
+        Assert.All(report.Concurrency, c => Assert.True(c.Tokens >= c.Sessions && c.AggregateTokS > 0));
     }
 }

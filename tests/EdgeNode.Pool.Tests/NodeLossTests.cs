@@ -10,6 +10,7 @@ namespace EdgeNode.Pool.Tests;
 public sealed class NodeLossTests(ChainModels models)
 {
     [Theory]
+    [InlineData(0)]
     [InlineData(1)]
     [InlineData(2)]
     public async Task ANodeDisposedMidGenerationEndsTheStreamsWithAnErrorNamingIt(int victim)

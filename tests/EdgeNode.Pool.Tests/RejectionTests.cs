@@ -88,6 +88,21 @@ public sealed class RejectionTests(ChainModels models)
         await AssertServesGolden(chain);
     }
 
+    [Fact]
+    public async Task RequestsTheChainCannotServeAreRefusedWithTheReason()
+    {
+        await using var chain = await models.StartAsync("stories260K", Epoch);
+        await using var client = await PoolClient.ConnectAsync(chain.EntryEndpoint);
+        var tooLong = await Assert.ThrowsAsync<PoolChainException>(() => client.GenerateAsync(new PoolRequest { Prompt = "Once upon a time", ContextLength = 3 }));
+        Assert.Equal(ChainErrorCode.BadRequest, tooLong.Code);
+        Assert.Equal("node-a", tooLong.NodeId);
+        Assert.Contains("longer than the context of 3", tooLong.Message, StringComparison.Ordinal);
+        var tooWide = await Assert.ThrowsAsync<PoolChainException>(() => client.GenerateAsync(new PoolRequest { Prompt = "Hi", ContextLength = 100_000 }));
+        Assert.Equal(ChainErrorCode.BadRequest, tooWide.Code);
+        Assert.Contains("use --context 512 or less", tooWide.Message, StringComparison.Ordinal);
+        await AssertServesGolden(chain);
+    }
+
     private static async Task AssertServesGolden(RunningChain chain)
     {
         var golden = GoldenCase.Load("stories260K")[0];

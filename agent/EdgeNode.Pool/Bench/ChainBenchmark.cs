@@ -32,6 +32,9 @@ public sealed record ChainBenchmarkOptions
 
     public IReadOnlyList<string> Encodings { get; init; } = ["fp32", "fp16", "int8", "int8+zstd"];
 
+    /// <summary>Sessions run at once for the aggregate rate (fp16 hidden states); empty to skip.</summary>
+    public IReadOnlyList<int> Concurrency { get; init; } = [1, 2, 4, 8];
+
     public IProgress<string>? Progress { get; init; }
 }
 
@@ -58,6 +61,7 @@ public static class ChainBenchmark
         var frames = new long[encodings.Count];
         var bytes = new long[encodings.Count];
         var nodes = new List<ChainNode>();
+        var concurrency = new List<ChainConcurrencyRow>();
         using var local = LocalModel.Load(options.Runtime, options.ModelFolder);
         try
         {
@@ -104,6 +108,25 @@ public static class ChainBenchmark
                 }
                 options.Progress?.Report($"round {r + 2}/{options.Repeats + 1} done");
             }
+
+            // Aggregate rate: N sessions at once share the chain; a chain is a pipeline, so while one session's step
+            // is on one node another's can run on the next, as far as the cores allow.
+            foreach (var sessions in options.Concurrency)
+            {
+                options.Progress?.Report($"pool: {sessions} sessions at once");
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var results = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => client.GenerateAsync(new PoolRequest
+                {
+                    Prompt = options.Prompt, MaxTokens = options.Tokens, Sampling = SamplingOptions.Greedy, Encoding = HiddenEncoding.Fp16,
+                }))).ConfigureAwait(false);
+                var elapsed = clock.Elapsed.TotalSeconds;
+                concurrency.Add(new ChainConcurrencyRow
+                {
+                    Sessions = sessions,
+                    Tokens = results.Sum(x => x.Tokens.Length),
+                    AggregateTokS = Math.Round(results.Sum(x => x.Tokens.Length) / elapsed, 1),
+                });
+            }
         }
         finally
         {
@@ -135,6 +158,7 @@ public static class ChainBenchmark
             SoloTokS = Math.Round(1000 / soloMs, 1),
             FrameHeaderBytes = FrameHeader.Size,
             Rows = rows,
+            Concurrency = concurrency,
         };
     }
 }
@@ -147,6 +171,13 @@ public sealed class ChainBenchmarkRow
     public double PoolTokS { get; set; }
     public double PerHopOverheadMs { get; set; }
     public double BytesPerTokenPerHop { get; set; }
+}
+
+public sealed class ChainConcurrencyRow
+{
+    public int Sessions { get; set; }
+    public int Tokens { get; set; }
+    public double AggregateTokS { get; set; }
 }
 
 public sealed class ChainBenchmarkReport
@@ -162,6 +193,7 @@ public sealed class ChainBenchmarkReport
     public double SoloTokS { get; set; }
     public int FrameHeaderBytes { get; set; }
     public List<ChainBenchmarkRow> Rows { get; set; } = [];
+    public List<ChainConcurrencyRow> Concurrency { get; set; } = [];
 
     /// <summary>The table the bench prints.</summary>
     public string ToTable()
@@ -175,6 +207,14 @@ public sealed class ChainBenchmarkReport
         foreach (var r in Rows)
             text.AppendLine(inv, $"| {r.Encoding} | {r.PoolMsPerToken:F3} | {r.PoolTokS:F1} | {r.PerHopOverheadMs:F3} | {r.BytesPerTokenPerHop:F1} |");
         text.AppendLine(inv, $"bytes/token/hop include the {FrameHeaderBytes}-byte frame header; int8 is dim + 4 = {Dim + 4} bytes of payload.");
+        if (Concurrency.Count > 0)
+        {
+            var single = Concurrency.Find(c => c.Sessions == 1)?.AggregateTokS ?? 0;
+            text.AppendLine("| sessions at once (fp16) | tokens | aggregate tok/s | / (N x 1 session) |");
+            text.AppendLine("| ---: | ---: | ---: | ---: |");
+            foreach (var c in Concurrency)
+                text.AppendLine(inv, $"| {c.Sessions} | {c.Tokens} | {c.AggregateTokS:F1} | {(single > 0 ? c.AggregateTokS / (c.Sessions * single) : 0):F2} |");
+        }
         return text.ToString();
     }
 }

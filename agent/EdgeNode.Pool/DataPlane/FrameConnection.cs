@@ -36,6 +36,8 @@ public sealed class FrameConnection : IAsyncDisposable
     private long _lastSent = Environment.TickCount64;
     private long _bytesSent;
     private long _bytesReceived;
+    // Bytes written to the send pipe and not yet handed to the socket (a goodbye waits for them).
+    private long _unsent;
     private int _closing;
 
     private FrameConnection(Socket socket, string remote, IFrameHandler handler)
@@ -208,8 +210,6 @@ public sealed class FrameConnection : IAsyncDisposable
         SpinWait.SpinUntil(() => Interlocked.Read(ref _unsent) == 0, 200);
         Close(reason);
     }
-
-    private long _unsent;
 
     private bool EnterWrite(TimeSpan? wait) => wait is { } w ? _writeGate.Wait(w) : _writeGate.Wait(Timeout.Infinite);
 
