@@ -17,7 +17,7 @@ namespace EdgeNode.Agent.Commands;
 /// token, this machine's read bandwidth and the decode bound it sets, and node-llama-cpp on the same
 /// weights in the same command, for the ratio.
 /// </summary>
-public static class BenchCommand
+public static partial class BenchCommand
 {
     public const string Help = """
         usage: edgenode bench --model M [options]
@@ -33,10 +33,12 @@ public static class BenchCommand
           --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
           --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
 
-        """ + ConversionArguments.Help + InferenceArguments.Help;
+        """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
 
     public static int Run(ArgumentReader args)
     {
+        if (args.Flag("load"))
+            return RunLoad(args);
         var model = args.Required("model", "<checkpoint|dir>");
         var tokenizerArg = args.String("tokenizer");
         var (conversion, requested) = ConversionArguments.Read(args);
