@@ -15,12 +15,12 @@ public sealed class CheckpointSource
 {
     private static readonly string[] s_llama2cTokenizerNames = ["tokenizer.bin", "tok512.bin"];
 
-    private readonly Func<PrequantizedWeights?, WeightSelection, LlamaWeights> _read;
+    private readonly Func<PrequantizedWeights?, LlamaWeights> _read;
     private readonly Func<string, string> _tokenizer;
 
     private readonly Lazy<string?> _chatTemplate;
 
-    private CheckpointSource(string name, string format, string path, IReadOnlyList<string> files, Func<PrequantizedWeights?, WeightSelection, LlamaWeights> read,
+    private CheckpointSource(string name, string format, string path, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read,
         Func<string, string> tokenizer, Func<string?>? chatTemplate = null)
     {
         Name = name;
@@ -56,11 +56,10 @@ public sealed class CheckpointSource
     /// <summary>After <see cref="ReadWeights"/>: the Q4_0/Q8_0 blocks the file held, to go into the graph without a second rounding.</summary>
     public PrequantizedWeights? Prequantized { get; private set; }
 
-    /// <summary>The weights; with <paramref name="selection"/>, only the tensors it names (a slice's).</summary>
-    public LlamaWeights ReadWeights(WeightSelection? selection = null)
+    public LlamaWeights ReadWeights()
     {
         var blocks = MayHoldBlocks ? new PrequantizedWeights() : null;
-        var weights = _read(blocks, selection ?? WeightSelection.All);
+        var weights = _read(blocks);
         Prequantized = blocks is { Count: > 0 } ? blocks : null;
         return weights;
     }
@@ -85,7 +84,7 @@ public sealed class CheckpointSource
         var stem = Path.GetFileNameWithoutExtension(checkpoint);
         var name = stem == "model" ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpoint)))! : stem;
         return new CheckpointSource(name, "llama2.c", checkpoint, [checkpoint, tokenizerPath],
-            (_, selection) => Llama2cCheckpoint.Read(checkpoint, selection), _ => tokenizerPath);
+            _ => Llama2cCheckpoint.Read(checkpoint), _ => tokenizerPath);
     }
 
     private static CheckpointSource HuggingFace(string folder, string? tokenizer)
@@ -97,14 +96,14 @@ public sealed class CheckpointSource
         if (tokenizer is not null)
             files.Add(tokenizer);
         return new CheckpointSource(Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), "huggingface", folder, files,
-            (_, selection) => HuggingFaceCheckpoint.Read(folder, selection), _ => tokenizerPath);
+            _ => HuggingFaceCheckpoint.Read(folder), _ => tokenizerPath);
     }
 
     private static CheckpointSource Gguf(string file, string? tokenizer)
     {
         List<string> files = tokenizer is null ? [file] : [file, tokenizer];
         return new CheckpointSource(Path.GetFileNameWithoutExtension(file), "gguf", file, files,
-            (blocks, selection) => GgufCheckpoint.Read(file, blocks, selection),
+            blocks => GgufCheckpoint.Read(file, blocks),
             scratch =>
             {
                 if (tokenizer is not null)

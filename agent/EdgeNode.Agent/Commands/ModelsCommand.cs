@@ -159,14 +159,13 @@ public static partial class ModelsCommand
     private static int ConvertSlices(CheckpointSource source, string slicesText, string outDir, ConversionOptions conversion)
     {
         var specs = SliceSpec.ParseList(slicesText, CheckpointReader.ReadConfig(source.CheckpointPath).Layers);
-        var weights = source.ReadWeights(WeightSelection.For(specs));
-        var options = ModelResolver.ForSource(source, conversion with { Name = source.Name }) with { Prequantized = source.Prequantized };
+        var options = ModelResolver.ForSource(source, conversion with { Name = source.Name });
         var scratch = outDir.TrimEnd('/') + ".scratch";
         Directory.CreateDirectory(scratch);
         try
         {
             var tokenizer = specs.Any(s => s.Embed || s.Head) ? source.TokenizerPath(scratch) : null;
-            var manifest = SliceBuilder.Build(weights, tokenizer, specs, outDir, options,
+            var manifest = SliceBuilder.Build(source.CheckpointPath, tokenizer, specs, outDir, options,
                 new LineProgress(Console.Error, "edgenode:   ", $"edgenode: building slices {string.Join(", ", specs)} of {source.Name} ({source.Format}, {options.Precision.ToName()}) into {outDir}"));
             foreach (var file in manifest.Files)
                 Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");

@@ -41,6 +41,10 @@ public sealed class WeightSelection
         return new WeightSelection(list.Any(s => s.Embed), list.Any(s => s.Head), ranges);
     }
 
+    /// <summary>The embedding and/or the head and the given layer ranges.</summary>
+    public static WeightSelection Of(bool embedding, bool head, params (int First, int End)[] layers) =>
+        new(embedding, head, layers.OrderBy(r => r.First).ToArray());
+
     public bool IncludesLayer(int layer)
     {
         if (_layers is null)

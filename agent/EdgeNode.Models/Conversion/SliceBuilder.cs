@@ -22,14 +22,29 @@ public static class SliceBuilder
         ArgumentNullException.ThrowIfNull(checkpointPath);
         ArgumentNullException.ThrowIfNull(options);
         RefuseWholeModelOptions(options);
-        var selection = WeightSelection.For(specs);
+        ArgumentNullException.ThrowIfNull(specs);
+        var embed = specs.Any(s => s.Embed);
+        var head = specs.Any(s => s.Head);
         // GGUF Q4_0/Q8_0 blocks go into the graph unchanged, as in whole-model conversion.
         var blocks = CheckpointReader.IsGguf(checkpointPath) && options.Precision != WeightPrecision.Fp32 && options.Prequantized is null ? new PrequantizedWeights() : null;
-        progress?.Report($"reading {selection} of {Path.GetFileName(Path.GetFullPath(checkpointPath).TrimEnd('/'))}");
-        var weights = CheckpointReader.Read(checkpointPath, selection, blocks);
+        progress?.Report($"reading {WeightSelection.For(specs)} of {Path.GetFileName(Path.GetFullPath(checkpointPath).TrimEnd('/'))}, one layer at a time");
+        // The embedding and head now; each layer when the graph reaches it, and dropped once written, so memory holds
+        // one layer (plus the embedding or head) whatever the slice's size.
+        var ends = CheckpointReader.Read(checkpointPath, WeightSelection.Of(embed, head), blocks);
+        var endBlocks = blocks?.Count ?? 0;
+        LayerWeights ReadLayer(int layer)
+        {
+            blocks?.TruncateTo(endBlocks);
+            // The previous layer's tensors (and the builder's copies of them) are garbage now, but in the large object
+            // heap, which the runtime collects only when its budget runs out: without this, peak memory would still
+            // grow with the slice's layers. One collection per layer costs milliseconds next to building the layer.
+            if (layer > 0)
+                GC.Collect();
+            return CheckpointReader.Read(checkpointPath, WeightSelection.Of(false, false, (layer, layer + 1)), blocks).Layers[layer];
+        }
         // The same default name as ModelConverter.Convert(checkpointPath, ...), so the manifests agree.
         var name = options.Name ?? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))) ?? "model";
-        return Build(weights, tokenizerPath, specs, outFolder, options with { Name = name, Prequantized = blocks is { Count: > 0 } ? blocks : options.Prequantized }, progress);
+        return Build(ends, tokenizerPath, specs, outFolder, options with { Name = name }, progress, ReadLayer, blocks);
     }
 
     /// <summary>
@@ -40,7 +55,11 @@ public static class SliceBuilder
     /// no embedding or head has no use for it).
     /// </summary>
     public static ModelManifest Build(LlamaWeights weights, string? tokenizerPath, IReadOnlyList<SliceSpec> specs, string outFolder, ConversionOptions options,
-        IProgress<string>? progress = null)
+        IProgress<string>? progress = null) =>
+        Build(weights, tokenizerPath, specs, outFolder, options, progress, layerSource: null, layerBlocks: null);
+
+    private static ModelManifest Build(LlamaWeights weights, string? tokenizerPath, IReadOnlyList<SliceSpec> specs, string outFolder, ConversionOptions options,
+        IProgress<string>? progress, Func<int, LayerWeights>? layerSource, PrequantizedWeights? layerBlocks)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(specs);
@@ -59,7 +78,10 @@ public static class SliceBuilder
             TextTokenizerLoader.Load(tokenizerPath, config.VocabSize);
 
         Directory.CreateDirectory(outFolder);
-        var builder = ModelConverter.CreateBuilder(weights, options, options.Prequantized);
+        var builder = layerSource is null
+            ? ModelConverter.CreateBuilder(weights, options, options.Prequantized)
+            : new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, options.Prequantized,
+                options.EffectiveKvPrecision) { LayerSource = layerSource, LayerBlocks = layerBlocks };
         var slices = new List<ManifestSlice>(specs.Count);
         var written = new List<string>();
         for (var i = 0; i < specs.Count; i++)
