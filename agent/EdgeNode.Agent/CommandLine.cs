@@ -24,6 +24,7 @@ internal static class CommandLine
           serve          run the node daemon: the OpenAI-compatible HTTP API over local models
           keys           create: a new random API key for serve
           credits        balances, receipts, pool members and contributor links in this node's ledger
+          pool           status: a LAN pool's nodes, health, plans, epochs, slices and speeds
 
         'edgenode <command> --help' describes a command.
 
@@ -88,7 +89,8 @@ internal static class CommandLine
             "serve" => ServeCommand.Run(new ArgumentReader("serve", rest)),
             "keys" => KeysCommand.Run(rest),
             "credits" => CreditsCommand.Run(new ArgumentReader("credits", rest)),
-            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys, credits (see 'edgenode --help')"),
+            "pool" => PoolCommand.Run(rest),
+            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys, credits, pool (see 'edgenode --help')"),
         };
     }
 
@@ -101,6 +103,7 @@ internal static class CommandLine
         "serve" => ServeCommand.Help,
         "keys" => KeysCommand.Help,
         "credits" => CreditsCommand.Help,
+        "pool" => PoolCommand.Help,
         _ => Usage,
     };
 

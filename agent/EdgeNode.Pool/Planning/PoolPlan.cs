@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace EdgeNode.Pool.Planning;
 
 /// <summary>
@@ -12,6 +14,7 @@ namespace EdgeNode.Pool.Planning;
 /// the last holds the head and samples.</param>
 public sealed record PoolPlan(string Pool, string Model, long Epoch, IReadOnlyList<SliceAssignment> Assignments)
 {
+    [JsonIgnore]
     public int Hops => Assignments.Count;
 
     public SliceAssignment? For(string nodeId)
@@ -28,5 +31,6 @@ public sealed record PoolPlan(string Pool, string Model, long Epoch, IReadOnlyLi
 /// </summary>
 public sealed record SliceAssignment(string NodeId, int FirstLayer, int EndLayer, bool Embed, bool Head, string DataEndpoint)
 {
+    [JsonIgnore]
     public int LayerCount => EndLayer - FirstLayer;
 }

@@ -15,7 +15,7 @@ public sealed partial class HelpTextTests
 {
     private static readonly string[] s_shared = ["Cli/ConversionArguments.cs", "Cli/InferenceArguments.cs"];
 
-    private static readonly string[] s_commands = ["generate", "models", "devices", "bench", "keys", "credits"];
+    private static readonly string[] s_commands = ["generate", "models", "devices", "bench", "keys", "credits", "pool"];
 
     public static TheoryData<string> Commands => [.. s_commands];
 
@@ -27,6 +27,7 @@ public sealed partial class HelpTextTests
         "bench" => BenchCommand.Help,
         "keys" => KeysCommand.Help,
         "credits" => CreditsCommand.Help,
+        "pool" => PoolCommand.Help,
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 
@@ -38,6 +39,7 @@ public sealed partial class HelpTextTests
         "bench" => ["Commands/BenchCommand.cs", "Commands/BenchCommand.Load.cs", .. s_shared],
         "keys" => ["Commands/KeysCommand.cs"],
         "credits" => ["Commands/CreditsCommand.cs"],
+        "pool" => ["Commands/PoolCommand.cs"],
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
 
