@@ -9,7 +9,7 @@ using EdgeNode.Inference.Sessions;
 namespace EdgeNode.Agent.Commands;
 
 /// <summary>`edgenode generate`: run a model on this device (local solo) and stream its text.</summary>
-public static class GenerateCommand
+public static partial class GenerateCommand
 {
     public const string Help = """
         usage: edgenode generate --model <dir|checkpoint|name> --prompt TEXT [options]
@@ -29,10 +29,12 @@ public static class GenerateCommand
           --memory SIZE      memory to plan the context for, e.g. 4G (default: what is free now)
           --json             print one JSON object instead of streaming text
 
-        """ + ChatArguments.Help + ConversionArguments.Help + InferenceArguments.Help;
+        """ + PoolHelp + ChatArguments.Help + ConversionArguments.Help + InferenceArguments.Help;
 
     public static int Run(ArgumentReader args)
     {
+        if (args.String("entry") is { } entry)
+            return RunThroughPool(entry, args, Console.Out);
         var model = args.Required("model", "<dir|checkpoint|name>");
         var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
         var tokenizer = args.String("tokenizer");

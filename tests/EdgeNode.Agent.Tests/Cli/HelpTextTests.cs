@@ -33,7 +33,7 @@ public sealed partial class HelpTextTests
 
     private static string[] SourcesOf(string command) => command switch
     {
-        "generate" => ["Commands/GenerateCommand.cs", "Cli/ChatArguments.cs", .. s_shared],
+        "generate" => ["Commands/GenerateCommand.cs", "Commands/GenerateCommand.Pool.cs", "Cli/ChatArguments.cs", .. s_shared],
         "models" => ["Commands/ModelsCommand.cs", "Commands/ModelsCommand.Recipes.cs", "Commands/ModelsCommand.Synth.cs", "Commands/ModelsCommand.Eval.cs", .. s_shared],
         "devices" => ["Commands/DevicesCommand.cs"],
         "bench" => ["Commands/BenchCommand.cs", "Commands/BenchCommand.Load.cs", .. s_shared],

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EdgeNode.Agent.Cli;
+using EdgeNode.Inference.Sampling;
+using EdgeNode.Pool.Client;
+using EdgeNode.Pool.DataPlane;
+
+namespace EdgeNode.Agent.Commands;
+
+/// <summary>
+/// `edgenode generate --entry HOST:PORT`: generate through a pool's chain from a machine that holds no model files,
+/// by talking to the chain's entry node directly. (Finding the entry from a pool name through the broker is the
+/// control plane's; it ends here too.)
+/// </summary>
+public static partial class GenerateCommand
+{
+    private const string PoolHelp = """
+
+        Through a pool (no model files here; the same generation options apply):
+          --entry HOST:PORT  the data endpoint of the pool chain's entry node (the one with the embedding)
+          --hidden ENC       hidden states between the pool's nodes: fp32, fp16, int8, each optionally +zstd (default fp16)
+
+        """;
+
+    /// <summary>Runs one generation through the chain whose entry listens at <paramref name="entry"/>, writing to <paramref name="stdout"/>.</summary>
+    public static int RunThroughPool(string entry, ArgumentReader args, TextWriter stdout)
+    {
+        var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
+        var sampling = new SamplingOptions
+        {
+            Temperature = args.Float("temperature", 0.8f),
+            TopK = args.Int("top-k", 40, 0),
+            TopP = args.Float("top-p", 0.95f),
+            RepetitionPenalty = args.Float("repeat-penalty", 1.0f),
+            Seed = args.ULong("seed"),
+        };
+        var stop = args.String("stop");
+        var maxTokens = args.Int("max-tokens", 256, 0);
+        var context = args.Int("context", 0, 1);
+        var json = args.Flag("json");
+        HiddenEncoding encoding;
+        bool zstd;
+        try
+        {
+            (encoding, zstd) = HiddenEncodingNames.Parse(args.String("hidden") ?? "fp16");
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--hidden: {e.Message}");
+        }
+        args.RejectUnknown();
+        sampling.Validate();
+        try
+        {
+            DataEndpoint.Parse(entry);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"--entry: {e.Message}");
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        PoolGenerationResult result;
+        try
+        {
+            result = GenerateAsync().GetAwaiter().GetResult();
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"edgenode: {e.Message}; is a pool node serving at {entry}?");
+            return 1;
+        }
+        catch (PoolChainException e)
+        {
+            Console.Error.WriteLine($"edgenode: the pool failed ({e.Code}): {e.Message}");
+            return 1;
+        }
+
+        if (json)
+        {
+            var report = new PoolGenerateReport
+            {
+                Model = result.Model,
+                PromptTokens = result.PromptTokens,
+                Tokens = result.Tokens,
+                Text = result.Text,
+                StopReason = result.StopReason.ToString(),
+                PrefillTokS = Math.Round(result.PrefillTokensPerSecond, 1),
+                DecodeTokS = Math.Round(result.DecodeTokensPerSecond, 1),
+                TtftMs = Math.Round(result.TimeToFirstToken.TotalMilliseconds, 2),
+                Seed = result.Seed,
+                Context = context,
+                Entry = entry,
+                Epoch = result.Epoch,
+                Hidden = result.Encoding,
+                Nodes = [.. result.Hops.Select(h => new PoolNodeReport
+                {
+                    NodeId = h.NodeId, Endpoint = h.Endpoint, FirstLayer = h.FirstLayer, EndLayer = h.EndLayer, Embed = h.Embed, Head = h.Head,
+                })],
+            };
+            stdout.WriteLine(JsonSerializer.Serialize(report, PoolGenerateJsonContext.Default.PoolGenerateReport));
+        }
+        else
+        {
+            stdout.WriteLine();
+            if (!Console.IsErrorRedirected)
+            {
+                Console.Error.WriteLine($"[{result.PromptTokens.Length} prompt tokens, {result.PrefillTokensPerSecond:F0} tok/s prefill; {result.Tokens.Length} generated, " +
+                    $"{result.DecodeTokensPerSecond:F1} tok/s decode; {result.StopReason}; {result.Hops.Count} nodes: {string.Join(" -> ", result.Hops.Select(h => h.NodeId))}]");
+            }
+        }
+        return 0;
+
+        async Task<PoolGenerationResult> GenerateAsync()
+        {
+            await using var client = await PoolClient.ConnectAsync(entry, cancellation: cancel.Token).ConfigureAwait(false);
+            var request = new PoolRequest
+            {
+                Prompt = prompt,
+                MaxTokens = maxTokens,
+                Sampling = sampling,
+                StopTexts = stop is null ? [] : [stop],
+                Encoding = encoding,
+                Zstd = zstd,
+                ContextLength = context,
+            };
+            return await client.GenerateAsync(request, json ? null : piece => { stdout.Write(piece.Text); stdout.Flush(); }, cancel.Token).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>`generate --entry --json`: the fields of local generation's report that a pool can fill, plus the chain.</summary>
+public sealed class PoolGenerateReport
+{
+    public required string Model { get; init; }
+    public required int[] PromptTokens { get; init; }
+    public required int[] Tokens { get; init; }
+    public required string Text { get; init; }
+    public required string StopReason { get; init; }
+    public double PrefillTokS { get; init; }
+    public double DecodeTokS { get; init; }
+    public double TtftMs { get; init; }
+    public ulong Seed { get; init; }
+
+    /// <summary>The context asked for (0: the model's).</summary>
+    public int Context { get; init; }
+
+    public required string Entry { get; init; }
+    public long Epoch { get; init; }
+
+    /// <summary>Hidden-state encoding between the nodes.</summary>
+    public required string Hidden { get; init; }
+
+    /// <summary>The chain in order, with each node's slice.</summary>
+    public required List<PoolNodeReport> Nodes { get; init; }
+}
+
+public sealed class PoolNodeReport
+{
+    public required string NodeId { get; init; }
+    public required string Endpoint { get; init; }
+    public int FirstLayer { get; init; }
+    public int EndLayer { get; init; }
+    public bool Embed { get; init; }
+    public bool Head { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = false, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(PoolGenerateReport))]
+internal sealed partial class PoolGenerateJsonContext : JsonSerializerContext;

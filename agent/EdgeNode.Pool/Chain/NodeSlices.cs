@@ -1,0 +1,200 @@
+using EdgeNode.Inference.Runtime;
+using EdgeNode.Inference.Sessions;
+using EdgeNode.Models;
+using EdgeNode.Models.Conversion;
+using EdgeNode.Models.Tokenizers;
+using EdgeNode.Pool.Planning;
+
+namespace EdgeNode.Pool.Chain;
+
+/// <summary>
+/// The slices one node runs for its assignment, loaded from a converted folder: the embedding (entry), the slices that
+/// together cover exactly layers [FirstLayer, EndLayer), and the head (last). The folder may hold more (a whole model
+/// converted with several layer ranges); only the files of this assignment are opened. Hidden states pass from slice
+/// to slice in memory, as in local solo.
+/// <para>Threading: one <see cref="Run"/> at a time (the node's worker).</para>
+/// </summary>
+public sealed class NodeSlices : IDisposable
+{
+    private readonly SliceSession[] _slices;
+    // Index into the session's caches for each slice with layers; -1 for a slice without.
+    private readonly int[] _cacheIndex;
+    private float[] _lastRow = [];
+
+    private NodeSlices(SliceAssignment assignment, ModelManifest manifest, LlamaConfig config, SliceSession[] slices, ITextTokenizer? tokenizer)
+    {
+        Assignment = assignment;
+        Manifest = manifest;
+        Config = config;
+        _slices = slices;
+        Tokenizer = tokenizer;
+        _cacheIndex = new int[slices.Length];
+        var caches = 0;
+        for (var i = 0; i < slices.Length; i++)
+            _cacheIndex[i] = slices[i].Spec.HasLayers ? caches++ : -1;
+        CacheCount = caches;
+    }
+
+    public SliceAssignment Assignment { get; }
+    public ModelManifest Manifest { get; }
+    public LlamaConfig Config { get; }
+
+    /// <summary>The tokenizer, loaded on the entry node only (the one that holds the embedding).</summary>
+    public ITextTokenizer? Tokenizer { get; }
+
+    /// <summary>KV caches a session needs on this node: one per slice with layers.</summary>
+    public int CacheCount { get; }
+
+    /// <summary>The ONNX files this node opened (for logs and status).</summary>
+    public IEnumerable<string> Files => _slices.Select(s => s.Spec.FileName);
+
+    /// <summary>Opens the slices of <paramref name="assignment"/> from <paramref name="folder"/>.</summary>
+    /// <exception cref="ModelFormatException">The folder does not hold slices that cover the assignment exactly.</exception>
+    public static NodeSlices Load(InferenceRuntime runtime, string folder, SliceAssignment assignment)
+    {
+        var manifest = ModelManifest.Load(folder);
+        var config = manifest.ToLlamaConfig();
+        if (assignment.FirstLayer < 0 || assignment.EndLayer > config.Layers || assignment.FirstLayer > assignment.EndLayer)
+            throw new ModelFormatException($"{folder}: the assignment's layers [{assignment.FirstLayer},{assignment.EndLayer}) are not within the model's {config.Layers}");
+        if (assignment.Embed && assignment.FirstLayer != 0)
+            throw new ModelFormatException($"{folder}: an assignment with the embedding must start at layer 0, this one starts at {assignment.FirstLayer}");
+        if (assignment.Head && assignment.EndLayer != config.Layers)
+            throw new ModelFormatException($"{folder}: an assignment with the head must end at layer {config.Layers}, this one ends at {assignment.EndLayer}");
+        var chosen = Cover(manifest, assignment, folder);
+        var sessions = new List<SliceSession>();
+        try
+        {
+            foreach (var slice in chosen)
+            {
+                var path = Path.Combine(folder, slice.File);
+                if (!File.Exists(path))
+                    throw new ModelFormatException($"{folder}: slice file {slice.File} named in the manifest is missing; fetch or convert this node's slice again");
+                sessions.Add(new SliceSession(runtime, path, slice.ToSpec(), config));
+            }
+            ITextTokenizer? tokenizer = null;
+            if (assignment.Embed)
+                tokenizer = TextTokenizerLoader.Load(Path.Combine(folder, manifest.Tokenizer), config.VocabSize);
+            return new NodeSlices(assignment, manifest, config, [.. sessions], tokenizer);
+        }
+        catch
+        {
+            foreach (var s in sessions) s.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The manifest slices that run, in order, exactly the embedding (when asked), layers [first, end) and the head
+    /// (when asked): at each point the slice that reaches furthest without passing the end is taken.
+    /// </summary>
+    internal static List<ManifestSlice> Cover(ModelManifest manifest, SliceAssignment assignment, string folder)
+    {
+        var chosen = new List<ManifestSlice>();
+        var needEmbed = assignment.Embed;
+        var layer = assignment.FirstLayer;
+        var needHead = assignment.Head;
+        while (needEmbed || layer < assignment.EndLayer || needHead)
+        {
+            ManifestSlice? best = null;
+            foreach (var s in manifest.Slices)
+            {
+                if (s.Embed != needEmbed || s.FirstLayer != layer || s.EndLayer > assignment.EndLayer)
+                    continue;
+                if (s.Head && !(needHead && s.EndLayer == assignment.EndLayer))
+                    continue;
+                if (!s.Embed && !s.Head && s.EndLayer == s.FirstLayer)
+                    continue;
+                // Furthest first; at the same reach, the one that also takes the head saves a run.
+                if (best is null || s.EndLayer > best.EndLayer || s.EndLayer == best.EndLayer && s.Head && !best.Head)
+                    best = s;
+            }
+            if (best is null)
+            {
+                var want = needEmbed ? "the embedding" : layer < assignment.EndLayer ? $"layer {layer}" : "the head";
+                throw new ModelFormatException(
+                    $"{folder}: no slice in the manifest starts with {want} and stays within layers [{assignment.FirstLayer},{assignment.EndLayer}); " +
+                    $"it has {string.Join(", ", manifest.Slices.Select(s => s.File))}; convert with layer ranges that match the plan");
+            }
+            chosen.Add(best);
+            needEmbed = false;
+            layer = best.EndLayer;
+            if (best.Head)
+                needHead = false;
+        }
+        return chosen;
+    }
+
+    /// <summary>Fresh KV caches for one session on this node, each holding up to <paramref name="capacity"/> positions.</summary>
+    public KvCache[] CreateCaches(int capacity)
+    {
+        var caches = new KvCache[CacheCount];
+        try
+        {
+            for (var i = 0; i < _slices.Length; i++)
+            {
+                if (_cacheIndex[i] >= 0)
+                    caches[_cacheIndex[i]] = _slices[i].CreateCache(capacity);
+            }
+        }
+        catch
+        {
+            foreach (var c in caches) c?.Dispose();
+            throw;
+        }
+        return caches;
+    }
+
+    /// <summary>Token ids through the node's slices (entry only). Returns hidden states of every position, or the last position's logits when this node holds the head.</summary>
+    public ReadOnlySpan<float> RunTokens(ReadOnlySpan<int> tokens, KvCache[] caches) => Run(tokens, default, caches);
+
+    /// <summary>Hidden states [positions][dim] through the node's slices. Returns hidden states of every position, or the last position's logits when this node holds the head.</summary>
+    public ReadOnlySpan<float> RunHidden(ReadOnlySpan<float> hidden, KvCache[] caches) => Run(default, hidden, caches);
+
+    private ReadOnlySpan<float> Run(ReadOnlySpan<int> tokens, ReadOnlySpan<float> hidden, KvCache[] caches)
+    {
+        var start = caches.Length == 0 ? 0 : caches[0].Length;
+        try
+        {
+            var current = hidden;
+            for (var i = 0; i < _slices.Length; i++)
+            {
+                var slice = _slices[i];
+                var cache = _cacheIndex[i] >= 0 ? caches[_cacheIndex[i]] : null;
+                if (i == 0 && slice.Spec.Embed)
+                {
+                    current = slice.RunTokens(tokens, cache);
+                    continue;
+                }
+                // Only the last position feeds the head: its logits are all that is sampled.
+                if (slice.Spec.Head && !slice.Spec.HasLayers && current.Length > Config.Dim)
+                    current = current[^Config.Dim..];
+                current = slice.RunHidden(current, cache);
+            }
+            if (Assignment.Head && current.Length > Config.VocabSize)
+            {
+                // A slice that runs layers and head together gives logits for every position: keep the last row.
+                var last = current[^Config.VocabSize..];
+                if (_lastRow.Length < last.Length)
+                    _lastRow = new float[last.Length];
+                last.CopyTo(_lastRow);
+                return _lastRow.AsSpan(0, last.Length);
+            }
+            return current;
+        }
+        catch
+        {
+            // The slices before the failing one appended the new positions: take them back so the session stays consistent.
+            foreach (var cache in caches)
+            {
+                if (!cache.IsDisposed && cache.Length > start)
+                    cache.Truncate(start);
+            }
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _slices) s.Dispose();
+    }
+}
