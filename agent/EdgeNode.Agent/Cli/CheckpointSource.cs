@@ -20,10 +20,11 @@ public sealed class CheckpointSource
 
     private readonly Lazy<string?> _chatTemplate;
 
-    private CheckpointSource(string name, string format, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read, Func<string, string> tokenizer,
-        Func<string?>? chatTemplate = null)
+    private CheckpointSource(string name, string format, string path, IReadOnlyList<string> files, Func<PrequantizedWeights?, LlamaWeights> read,
+        Func<string, string> tokenizer, Func<string?>? chatTemplate = null)
     {
         Name = name;
+        CheckpointPath = path;
         Format = format;
         Files = files;
         _read = read;
@@ -32,6 +33,9 @@ public sealed class CheckpointSource
     }
 
     public string Name { get; }
+
+    /// <summary>The checkpoint: a llama2.c or GGUF file, or a Hugging Face folder.</summary>
+    public string CheckpointPath { get; }
 
     /// <summary>"llama2.c", "gguf" or "huggingface".</summary>
     public string Format { get; }
@@ -79,7 +83,7 @@ public sealed class CheckpointSource
         // A generic file name (model.bin) says less than the folder it sits in (llama2xs-tok512-280K/model.bin).
         var stem = Path.GetFileNameWithoutExtension(checkpoint);
         var name = stem == "model" ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(checkpoint)))! : stem;
-        return new CheckpointSource(name, "llama2.c", [checkpoint, tokenizerPath],
+        return new CheckpointSource(name, "llama2.c", checkpoint, [checkpoint, tokenizerPath],
             _ => Llama2cCheckpoint.Read(checkpoint), _ => tokenizerPath);
     }
 
@@ -91,14 +95,14 @@ public sealed class CheckpointSource
         var files = Directory.GetFiles(folder).Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         if (tokenizer is not null)
             files.Add(tokenizer);
-        return new CheckpointSource(Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), "huggingface", files,
+        return new CheckpointSource(Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), "huggingface", folder, files,
             _ => HuggingFaceCheckpoint.Read(folder), _ => tokenizerPath);
     }
 
     private static CheckpointSource Gguf(string file, string? tokenizer)
     {
         List<string> files = tokenizer is null ? [file] : [file, tokenizer];
-        return new CheckpointSource(Path.GetFileNameWithoutExtension(file), "gguf", files,
+        return new CheckpointSource(Path.GetFileNameWithoutExtension(file), "gguf", file, files,
             blocks => GgufCheckpoint.Read(file, blocks),
             scratch =>
             {

@@ -3,6 +3,7 @@ using EdgeNode.Models;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Gguf;
 using EdgeNode.Models.Hub;
+using EdgeNode.Models.Import;
 using EdgeNode.Models.Recipes;
 
 namespace EdgeNode.Agent.Commands;
@@ -27,6 +28,9 @@ public static partial class ModelsCommand
           --out DIR          where the slices and manifest.json go (required)
           --tokenizer F      tokenizer, when not beside the checkpoint
           --layers a:b[,b:c] layer ranges, one slice each (default: all layers in one slice)
+          --slices S[,S]     build only these slices, reading only their tensors (a pool node's share): each
+                             S is embed, head, a:b or a combination such as embed+0:3 or 6:9+head; the
+                             tokenizer comes along when a slice holds the embedding or the head
           --recipe NAME      the recipe's precision, block size, zero points, scaling, slices and chat format
           --variant V        with --recipe: which of its variants (default: the recipe's first)
           --nodes N          with --recipe: slices for N nodes (default 1)
@@ -103,6 +107,7 @@ public static partial class ModelsCommand
         var recipeName = args.String("recipe");
         var variantName = args.String("variant");
         var nodes = args.Int("nodes", 0, 1, 64);
+        var slicesText = args.String("slices");
         args.RejectUnknown(maxPositionals: 1);
         var input = args.Positionals.Count == 1 ? args.Positionals[0] : throw new UsageException("edgenode models convert needs the checkpoint: edgenode models convert <model.bin|model.gguf|hf-folder> --out DIR");
         // Never overwrite a folder that holds something other than an earlier conversion.
@@ -112,6 +117,12 @@ public static partial class ModelsCommand
         if (!File.Exists(input) && !Directory.Exists(input) && Directory.Exists(Path.Combine(AgentPaths.Models, input)))
             input = Path.Combine(AgentPaths.Models, input);
         var source = CheckpointSource.Open(input, tokenizer);
+        if (slicesText is not null)
+        {
+            if (recipeName is not null || layersText is not null || nodes != 0)
+                throw new UsageException("--slices names the slices to build: drop --layers, --recipe and --nodes");
+            return ConvertSlices(source, slicesText, outDir, conversion);
+        }
 
         Action<LlamaConfig>? checkShape = null;
         if (recipeName is not null)
@@ -141,6 +152,28 @@ public static partial class ModelsCommand
         var manifest = ModelResolver.Convert(source, outDir, conversion with { Name = source.Name }, Console.Error, checkShape);
         foreach (var file in manifest.Files)
             Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");
+        return 0;
+    }
+
+    /// <summary>`models convert --slices`: only the named slices, from only their tensors, so memory follows the slices.</summary>
+    private static int ConvertSlices(CheckpointSource source, string slicesText, string outDir, ConversionOptions conversion)
+    {
+        var specs = SliceSpec.ParseList(slicesText, CheckpointReader.ReadConfig(source.CheckpointPath).Layers);
+        var options = ModelResolver.ForSource(source, conversion with { Name = source.Name });
+        var scratch = outDir.TrimEnd('/') + ".scratch";
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var tokenizer = specs.Any(s => s.Embed || s.Head) ? source.TokenizerPath(scratch) : null;
+            var manifest = SliceBuilder.Build(source.CheckpointPath, tokenizer, specs, outDir, options,
+                new LineProgress(Console.Error, "edgenode:   ", $"edgenode: building slices {string.Join(", ", specs)} of {source.Name} ({source.Format}, {options.Precision.ToName()}) into {outDir}"));
+            foreach (var file in manifest.Files)
+                Console.Out.WriteLine($"{file.Sha256}  {file.Bytes,12}  {file.Path}");
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
         return 0;
     }
 

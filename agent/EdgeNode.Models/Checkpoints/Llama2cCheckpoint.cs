@@ -26,19 +26,30 @@ public static class Llama2cCheckpoint
         return ReadHeader(handle, Path.GetFileName(path));
     }
 
-    public static LlamaWeights Read(string path)
+    public static LlamaWeights Read(string path) => Read(path, WeightSelection.All);
+
+    /// <summary>
+    /// Reads only the tensors <paramref name="selection"/> names, each straight from its offset (the layout puts a
+    /// tensor of every layer in one stacked run, so a slice's layers are spread over the file: they are read by seeking,
+    /// never by streaming past the rest). Memory follows the selection.
+    /// </summary>
+    public static LlamaWeights Read(string path, WeightSelection selection)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(selection);
         var fileName = Path.GetFileName(path);
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+        // Sequential hints only help when the whole file is read in order.
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, selection.IsAll ? FileOptions.SequentialScan : FileOptions.RandomAccess);
         var (config, shared) = ReadHeader(handle, fileName);
         var spans = Llama2cLayout.Tensors(config, shared);
         CheckLength(fileName, RandomAccess.GetLength(handle), spans);
 
         var cursor = 0;
-        float[] Next()
+        float[] Next(bool wanted)
         {
             var span = spans[cursor++];
+            if (!wanted)
+                return [];
             var values = new float[span.FloatCount];
             ReadFloats(handle, span.ByteOffset, values);
             return values;
@@ -47,11 +58,12 @@ public static class Llama2cCheckpoint
         {
             var perLayer = new float[config.Layers][];
             for (var layer = 0; layer < config.Layers; layer++)
-                perLayer[layer] = Next();
+                perLayer[layer] = Next(selection.IncludesLayer(layer));
             return perLayer;
         }
 
-        var embedding = Next();
+        // A tied classifier is the embedding tensor: the head needs it too.
+        var embedding = Next(selection.Embedding || (selection.Head && shared));
         var rmsAtt = NextStacked();
         var wq = NextStacked();
         var wk = NextStacked();
@@ -61,20 +73,24 @@ public static class Llama2cCheckpoint
         var w1 = NextStacked();
         var w2 = NextStacked();
         var w3 = NextStacked();
-        var rmsFinal = Next();
+        var rmsFinal = Next(selection.Head);
         cursor += 2; // freq_cis_real, freq_cis_imag: recomputed from the config wherever needed
-        var classifier = shared ? embedding : Next();
+        var classifier = shared ? embedding : Next(selection.Head);
 
         var layers = new LayerWeights[config.Layers];
         for (var l = 0; l < layers.Length; l++)
         {
-            layers[l] = new LayerWeights
+            layers[l] = !selection.IncludesLayer(l) ? WeightSelection.SkippedLayer : new LayerWeights
             {
                 RmsAtt = rmsAtt[l], Wq = wq[l], Wk = wk[l], Wv = wv[l], Wo = wo[l],
                 RmsFfn = rmsFfn[l], W1 = w1[l], W2 = w2[l], W3 = w3[l],
             };
         }
-        return new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
+        return new LlamaWeights
+        {
+            Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier,
+            Selection = selection.IsAll ? null : selection,
+        };
     }
 
     /// <summary>Writes the legacy layout, including the freq_cis tables llama2.c's legacy exporter writes.</summary>
@@ -82,6 +98,8 @@ public static class Llama2cCheckpoint
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(path);
+        if (weights.Selection is { } selection)
+            throw new ArgumentException($"{path}: these weights hold only {selection} of the model; a checkpoint needs all of them", nameof(weights));
         CheckShapes(weights);
         var config = weights.Config;
         // The llama2.c format has no fields for biases, rope base or scaling: refuse what it cannot carry.

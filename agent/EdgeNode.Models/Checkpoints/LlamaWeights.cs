@@ -16,4 +16,10 @@ public sealed class LlamaWeights
     public required float[] Classifier { get; init; }
 
     public bool SharedClassifier => ReferenceEquals(Classifier, TokenEmbedding);
+
+    /// <summary>
+    /// The tensors a reader loaded when it read only part of the checkpoint (a slice's), or null when it read all of
+    /// them. Tensors outside it are empty arrays: such weights can build the slices the selection covers and nothing else.
+    /// </summary>
+    public WeightSelection? Selection { get; init; }
 }

@@ -22,7 +22,7 @@ public sealed class LlamaSliceBuilder
     private readonly BlockQuantizer? _quantizer;
 
     private readonly int _accuracyLevel;
-    private readonly PrequantizedWeights? _prequantized;
+    private PrequantizedWeights? _prequantized;
     private readonly KvPrecision _kvPrecision;
 
     /// <param name="accuracyLevel">MatMulNBits accuracy_level: 4 lets the kernel quantize activations to int8
@@ -52,10 +52,28 @@ public sealed class LlamaSliceBuilder
 
     public int BlockSize => _quantizer?.BlockSize ?? 0;
 
+    /// <summary>
+    /// Where a layer's weights come from when the weights given to the constructor hold none of them: a reader that
+    /// loads each layer as the graph reaches it, so only one layer's tensors are in memory at a time.
+    /// </summary>
+    internal Func<int, LayerWeights>? LayerSource { get; init; }
+
+    /// <summary>
+    /// Blocks a <see cref="LayerSource"/> adds as it reads each layer: kept even while still empty, unlike the
+    /// constructor's argument.
+    /// </summary>
+    internal PrequantizedWeights? LayerBlocks
+    {
+        init => _prequantized = value ?? _prequantized;
+    }
+
     /// <summary>Builds the slice into <paramref name="onnxPath"/> (+ ".data" beside it).</summary>
     public void Build(SliceSpec spec, string onnxPath)
     {
         spec.Validate(_config);
+        var needed = LayerSource is null ? spec : spec with { FirstLayer = spec.EndLayer };
+        if (_weights.Selection is { } selection && !selection.Covers(needed))
+            throw new ArgumentException($"slice {spec.FileName} needs tensors that were not read (the weights hold {selection}); read the checkpoint for this slice", nameof(spec));
         using var writer = new OnnxModelWriter(onnxPath, Path.GetFileNameWithoutExtension(onnxPath));
         writer.ImportOpset("", 21);
         writer.ImportOpset(MicrosoftDomain, 1);
@@ -112,7 +130,7 @@ public sealed class LlamaSliceBuilder
     private (string Residual, string PendingAdd) AddLayer(OnnxModelWriter writer, int layer, string residual, string? pendingAdd)
     {
         var c = _config;
-        var w = _weights.Layers[layer];
+        var w = LayerSource?.Invoke(layer) ?? _weights.Layers[layer];
         var p = $"layers.{layer}";
 
         var attnIn = AddRmsNorm(writer, $"{p}.attn_norm", residual, pendingAdd, w.RmsAtt, out var attnResidual);

@@ -105,8 +105,7 @@ public static class ModelConverter
         }
         Directory.CreateDirectory(outFolder);
 
-        var builder = new LlamaSliceBuilder(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, prequantized,
-            options.EffectiveKvPrecision);
+        var builder = CreateBuilder(weights, options, prequantized);
         var specs = new List<SliceSpec> { SliceSpec.EmbedOnly };
         specs.AddRange(ranges.Select(r => SliceSpec.Layers(r.First, r.End)));
         specs.Add(SliceSpec.HeadOnly(config.Layers));
@@ -120,18 +119,43 @@ public static class ModelConverter
             slices.Add(new ManifestSlice { File = spec.FileName, Embed = spec.Embed, FirstLayer = spec.FirstLayer, EndLayer = spec.EndLayer, Head = spec.Head });
         }
 
+        var (tokenizerName, chatTemplate, _) = CopyTokenizer(tokenizerPath, outFolder, options);
+        var manifest = CreateManifest(config, options, tokenizerName, chatTemplate, slices, HashFiles(outFolder), activationAware);
+        manifest.Save(outFolder);
+        return manifest;
+    }
+
+    internal static LlamaSliceBuilder CreateBuilder(LlamaWeights weights, ConversionOptions options, PrequantizedWeights? prequantized) =>
+        new(weights, options.Precision, options.EffectiveBlockSize, options.AccuracyLevel, options.Asymmetric, prequantized, options.EffectiveKvPrecision);
+
+    /// <summary>Copies the tokenizer (and a tokenizer.json's config) into the folder; returns its name there, the chat format, and the files written.</summary>
+    internal static (string TokenizerName, string? ChatTemplate, List<string> Files) CopyTokenizer(string tokenizerPath, string outFolder, ConversionOptions options)
+    {
+        var files = new List<string>(2);
         var tokenizerName = TextTokenizerLoader.IsHuggingFace(tokenizerPath) ? "tokenizer.json" : "tokenizer.bin";
         var tokenizerTarget = Path.Combine(outFolder, tokenizerName);
         if (!string.Equals(Path.GetFullPath(tokenizerPath), Path.GetFullPath(tokenizerTarget), StringComparison.Ordinal))
             File.Copy(tokenizerPath, tokenizerTarget, overwrite: true);
+        files.Add(tokenizerTarget);
         // A tokenizer.json names its BOS/EOS in the tokenizer_config.json beside it: keep the pair together.
         var tokenizerConfig = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerPath))!, "tokenizer_config.json");
         if (TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig))
-            File.Copy(tokenizerConfig, Path.Combine(outFolder, "tokenizer_config.json"), overwrite: true);
+        {
+            var configTarget = Path.Combine(outFolder, "tokenizer_config.json");
+            if (!string.Equals(Path.GetFullPath(tokenizerConfig), Path.GetFullPath(configTarget), StringComparison.Ordinal))
+                File.Copy(tokenizerConfig, configTarget, overwrite: true);
+            files.Add(configTarget);
+        }
 
         var chatTemplate = options.ChatTemplate is { } chosen ? ChatTemplates.Get(chosen).Name
             : TextTokenizerLoader.IsHuggingFace(tokenizerPath) && File.Exists(tokenizerConfig) ? ChatTemplates.DetectInTokenizerConfig(tokenizerConfig) : null;
-        var manifest = new ModelManifest
+        return (tokenizerName, chatTemplate, files);
+    }
+
+    internal static ModelManifest CreateManifest(LlamaConfig config, ConversionOptions options, string tokenizerName, string? chatTemplate,
+        List<ManifestSlice> slices, List<ManifestFile> files, ManifestActivationAware? activationAware)
+    {
+        return new ModelManifest
         {
             Name = options.Name ?? "model",
             Config = ModelManifest.FromLlamaConfig(config),
@@ -141,7 +165,7 @@ public static class ModelConverter
             Tokenizer = tokenizerName,
             ChatTemplate = chatTemplate,
             Slices = slices,
-            Files = HashFiles(outFolder),
+            Files = files,
             Quantization = new ManifestQuantization
             {
                 Precision = options.Precision.ToName(),
@@ -153,8 +177,6 @@ public static class ModelConverter
                 Variant = options.RecipeVariant,
             },
         };
-        manifest.Save(outFolder);
-        return manifest;
     }
 
     /// <summary>Parses "a:b" or "a:b,b:c" into layer ranges.</summary>
@@ -188,9 +210,14 @@ public static class ModelConverter
             var name = Path.GetFileName(path);
             if (name == ModelManifest.FileName)
                 continue;
-            using var stream = File.OpenRead(path);
-            files.Add(new ManifestFile { Path = name, Bytes = stream.Length, Sha256 = System.Convert.ToHexStringLower(SHA256.HashData(stream)) });
+            files.Add(HashFile(path));
         }
         return files;
+    }
+
+    internal static ManifestFile HashFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return new ManifestFile { Path = Path.GetFileName(path), Bytes = stream.Length, Sha256 = System.Convert.ToHexStringLower(SHA256.HashData(stream)) };
     }
 }

@@ -48,10 +48,17 @@ public sealed class ModelManifest
         var path = Path.Combine(folder, FileName);
         if (!File.Exists(path))
             throw new ModelFormatException($"{folder}: no {FileName}; convert a checkpoint first with `edgenode models convert <checkpoint> --out {folder}`");
+        return Parse(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>A manifest from its JSON bytes (e.g. as a peer sent them); <paramref name="source"/> names them in errors.</summary>
+    public static ModelManifest Parse(ReadOnlySpan<byte> json, string source)
+    {
+        var path = source;
         ModelManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize(File.ReadAllText(path), ManifestJsonContext.Default.ModelManifest);
+            manifest = JsonSerializer.Deserialize(json, ManifestJsonContext.Default.ModelManifest);
         }
         catch (JsonException e)
         {
@@ -80,6 +87,54 @@ public sealed class ModelManifest
         Dim = c.Dim, HiddenDim = c.HiddenDim, Layers = c.Layers, Heads = c.Heads, KvHeads = c.KvHeads,
         VocabSize = c.VocabSize, MaxSeqLen = c.MaxSeqLen, RopeTheta = c.RopeTheta, NormEps = c.NormEps, HeadSize = c.HeadSize,
     };
+
+    /// <summary>The files of <paramref name="slice"/>: its .onnx and, when the manifest lists one, its external data.</summary>
+    public IReadOnlyList<ManifestFile> FilesOf(ManifestSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        return Files.FindAll(f => f.Path == slice.File || f.Path == slice.File + ".data");
+    }
+
+    /// <summary>Files that belong to no slice: the tokenizer and its config.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ManifestFile> ModelFiles => Files.FindAll(f => !Slices.Exists(s => f.Path == s.File || f.Path == s.File + ".data"));
+
+    /// <summary>Whether the folder holds the whole model: the embedding, every layer once and in order, and the head.</summary>
+    [JsonIgnore]
+    public bool IsComplete
+    {
+        get
+        {
+            var next = 0;
+            foreach (var s in Slices.Where(s => s.EndLayer > s.FirstLayer).OrderBy(s => s.FirstLayer))
+            {
+                if (s.FirstLayer != next)
+                    return false;
+                next = s.EndLayer;
+            }
+            return next == Config.Layers && Slices.Exists(s => s.Embed) && Slices.Exists(s => s.Head);
+        }
+    }
+
+    /// <summary>
+    /// This manifest narrowed to <paramref name="slices"/> (and, with <paramref name="modelFiles"/>, the tokenizer files):
+    /// what a folder that holds only those slices records. Everything else (name, shape, precision, hashes) stays as the
+    /// model's owner published it.
+    /// </summary>
+    public ModelManifest Holding(IEnumerable<ManifestSlice> slices, bool modelFiles)
+    {
+        ArgumentNullException.ThrowIfNull(slices);
+        var held = slices.ToList();
+        var files = held.SelectMany(FilesOf).ToList();
+        if (modelFiles)
+            files.AddRange(ModelFiles);
+        return new ModelManifest
+        {
+            Format = Format, Architecture = Architecture, Name = Name, Config = Config, Precision = Precision, BlockSize = BlockSize,
+            KvPrecisionName = KvPrecisionName, Tokenizer = Tokenizer, SourceSha256 = SourceSha256, ChatTemplate = ChatTemplate,
+            Slices = held, Files = files.DistinctBy(f => f.Path).OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), Quantization = Quantization,
+        };
+    }
 
     /// <summary>The slice that covers exactly this part of the model, or null.</summary>
     public ManifestSlice? Find(bool embed, int first, int end, bool head) =>

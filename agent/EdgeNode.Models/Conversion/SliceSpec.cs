@@ -30,6 +30,58 @@ public sealed record SliceSpec(bool Embed, int FirstLayer, int EndLayer, bool He
         }
     }
 
+    /// <summary>
+    /// Parses a slice as a user writes it: parts joined by '+', each "embed", "head" or a layer range "a:b" — e.g.
+    /// "embed+0:3", "3:6", "6:9+head", "head". <paramref name="layers"/> (the model's layer count) places a head
+    /// without layers after the last layer.
+    /// </summary>
+    public static SliceSpec Parse(string text, int layers)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        bool embed = false, head = false;
+        int? first = null, end = null;
+        foreach (var part in text.Split('+', StringSplitOptions.TrimEntries))
+        {
+            if (part == "embed" && !embed)
+            {
+                embed = true;
+                continue;
+            }
+            if (part == "head" && !head)
+            {
+                head = true;
+                continue;
+            }
+            var ends = part.Split(':');
+            if (first is null && ends.Length == 2 && int.TryParse(ends[0], out var a) && int.TryParse(ends[1], out var b))
+            {
+                (first, end) = (a, b);
+                continue;
+            }
+            throw new ArgumentException($"slice '{text}': '{part}' is not embed, head or a layer range a:b (e.g. embed+0:3, 3:6, 6:{layers}+head)");
+        }
+        var spec = first is { } f ? new SliceSpec(embed, f, end!.Value, head)
+            : head ? new SliceSpec(embed, layers, layers, true)
+            : new SliceSpec(embed, 0, 0, false);
+        if (spec.Embed && spec.Head && !spec.HasLayers)
+            throw new ArgumentException($"slice '{text}': embed and head together need the layers between them (embed+0:{layers}+head)");
+        return spec;
+    }
+
+    /// <summary>Parses several slices separated by ',' (see <see cref="Parse"/>).</summary>
+    public static IReadOnlyList<SliceSpec> ParseList(string text, int layers) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => Parse(t, layers)).ToList();
+
+    /// <summary>As the user writes it: "embed+0:3", "3:6", "head".</summary>
+    public override string ToString()
+    {
+        var parts = new List<string>(3);
+        if (Embed) parts.Add("embed");
+        if (HasLayers) parts.Add($"{FirstLayer}:{EndLayer}");
+        if (Head) parts.Add("head");
+        return string.Join('+', parts);
+    }
+
     public void Validate(LlamaConfig config)
     {
         if (FirstLayer < 0 || EndLayer > config.Layers || FirstLayer > EndLayer)

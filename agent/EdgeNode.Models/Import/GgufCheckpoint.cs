@@ -16,9 +16,16 @@ public static class GgufCheckpoint
     /// as MatMulNBits blocks, so a 4-bit or 8-bit block-32 conversion can write them without quantizing twice. Blocks are
     /// matched to the weights by value, so matrices whose rows the import reorders (qwen2's q and k) simply go unused.
     /// </summary>
-    public static LlamaWeights Read(string path, PrequantizedWeights? keepBlocks)
+    public static LlamaWeights Read(string path, PrequantizedWeights? keepBlocks) => Read(path, keepBlocks, WeightSelection.All);
+
+    /// <summary>
+    /// As <see cref="Read(string, PrequantizedWeights?)"/>, reading only the tensors <paramref name="selection"/> names
+    /// (each from its own offset), so a node building one slice holds only that slice's weights.
+    /// </summary>
+    public static LlamaWeights Read(string path, PrequantizedWeights? keepBlocks, WeightSelection selection)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(selection);
         var fileName = Path.GetFileName(path);
         var file = GgufFile.Open(path);
         var architecture = file.Metadata.TryGetValue("general.architecture", out var a) ? a as string : null;
@@ -66,10 +73,17 @@ public static class GgufCheckpoint
             rotateHalf ? RotaryLayout.HalvesToInterleaved(values, heads, config.HeadSize, rowLength) : values;
 
         long dim = config.Dim, qDim = config.QDim, kvDim = config.KvDim, hidden = config.HiddenDim;
-        var embedding = Read("token_embd.weight", dim, config.VocabSize);
+        // A tied classifier (no output.weight) is the embedding tensor: the head needs it too.
+        var tied = !Has("output.weight");
+        var embedding = selection.Embedding || (selection.Head && tied) ? Read("token_embd.weight", dim, config.VocabSize) : [];
         var layers = new LayerWeights[config.Layers];
         for (var l = 0; l < layers.Length; l++)
         {
+            if (!selection.IncludesLayer(l))
+            {
+                layers[l] = WeightSelection.SkippedLayer;
+                continue;
+            }
             var p = $"blk.{l}.";
             var hasBias = Has(p + "attn_q.bias");
             layers[l] = new LayerWeights
@@ -90,7 +104,7 @@ public static class GgufCheckpoint
                 KNorm = hasHeadNorms ? RopeRows(Read(p + "attn_k_norm.weight", config.HeadSize, 1), 1, 1) : null,
             };
         }
-        var rmsFinal = Read("output_norm.weight", dim, 1);
+        var rmsFinal = selection.Head ? Read("output_norm.weight", dim, 1) : [];
         // Llama 3's RoPE scaling arrives as one divisor per rotated pair (llama.cpp drops the scaling parameters).
         if (Has("rope_freqs.weight"))
         {
@@ -100,9 +114,22 @@ public static class GgufCheckpoint
             config = config with { RopeFactors = new RopeFrequencyFactors(factors) };
         }
         // A tied classifier has no tensor of its own; llama.cpp then uses token_embd.weight.
-        var classifier = Has("output.weight") ? Read("output.weight", dim, config.VocabSize) : embedding;
-        var weights = new LlamaWeights { Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
+        var classifier = tied ? embedding : selection.Head ? Read("output.weight", dim, config.VocabSize) : [];
+        var weights = new LlamaWeights
+        {
+            Config = config, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier,
+            Selection = selection.IsAll ? null : selection,
+        };
         return weights;
+    }
+
+    /// <summary>The model's shape from the metadata alone, no tensor read (a node checks a slice against it before reading).</summary>
+    public static LlamaConfig ReadConfig(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var file = GgufFile.Open(path);
+        var architecture = file.Metadata.TryGetValue("general.architecture", out var a) ? a as string : null;
+        return ReadConfig(file, Path.GetFileName(path), architecture ?? "llama");
     }
 
     private static LlamaConfig ReadConfig(GgufFile file, string fileName, string architecture)

@@ -12,12 +12,19 @@ public static class HuggingFaceCheckpoint
     public const string SingleFileName = "model.safetensors";
     public const string IndexFileName = "model.safetensors.index.json";
 
-    public static LlamaWeights Read(string folder)
+    public static LlamaWeights Read(string folder) => Read(folder, WeightSelection.All);
+
+    /// <summary>
+    /// Reads only the tensors <paramref name="selection"/> names (each from its offset in its shard), so a node building
+    /// one slice holds only that slice's weights.
+    /// </summary>
+    public static LlamaWeights Read(string folder, WeightSelection selection)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(selection);
         var config = HuggingFaceConfig.Read(Path.Combine(folder, HuggingFaceConfig.FileName));
         var tensors = OpenTensors(folder, out var source);
-        return Load(config, tensors, source);
+        return Load(config, tensors, source, selection);
     }
 
     /// <summary>Every tensor name mapped to the file that holds it.</summary>
@@ -71,7 +78,7 @@ public static class HuggingFaceCheckpoint
         return byName;
     }
 
-    private static LlamaWeights Load(HuggingFaceConfig hf, Dictionary<string, SafetensorsFile> tensors, string source)
+    private static LlamaWeights Load(HuggingFaceConfig hf, Dictionary<string, SafetensorsFile> tensors, string source, WeightSelection selection)
     {
         var c = hf.Model;
         float[] Read(string name, params long[] shape)
@@ -109,10 +116,16 @@ public static class HuggingFaceCheckpoint
         }
 
         long dim = c.Dim, qDim = c.QDim, kvDim = c.KvDim, hidden = c.HiddenDim, vocab = c.VocabSize;
-        var embedding = Read("model.embed_tokens.weight", vocab, dim);
+        // A tied classifier is the embedding tensor: the head needs it too.
+        var embedding = selection.Embedding || (selection.Head && hf.TieWordEmbeddings) ? Read("model.embed_tokens.weight", vocab, dim) : [];
         var layers = new LayerWeights[c.Layers];
         for (var l = 0; l < layers.Length; l++)
         {
+            if (!selection.IncludesLayer(l))
+            {
+                layers[l] = WeightSelection.SkippedLayer;
+                continue;
+            }
             var prefix = $"model.layers.{l}.";
             var attention = prefix + "self_attn.";
             // Qwen2 always has q/k/v biases; Llama has them when attention_bias is set. Either way they are in the file.
@@ -139,12 +152,14 @@ public static class HuggingFaceCheckpoint
                 KNorm = hasHeadNorms ? RotaryLayout.HalvesToInterleaved(Read(attention + "k_norm.weight", c.HeadSize), 1, c.HeadSize, 1) : null,
             };
         }
-        var rmsFinal = Read("model.norm.weight", dim);
+        var rmsFinal = selection.Head ? Read("model.norm.weight", dim) : [];
 
         // Tied checkpoints usually omit lm_head; some still ship a copy, which the tie makes redundant.
         float[] classifier;
         if (hf.TieWordEmbeddings)
             classifier = embedding;
+        else if (!selection.Head)
+            classifier = [];
         else if (tensors.ContainsKey("lm_head.weight"))
             classifier = Read("lm_head.weight", vocab, dim);
         else
@@ -153,6 +168,10 @@ public static class HuggingFaceCheckpoint
                 $"{HuggingFaceConfig.FileName}: tie_word_embeddings is false but no lm_head.weight tensor exists; " +
                 "set tie_word_embeddings to true if the model shares its embedding, or fetch the full model again");
         }
-        return new LlamaWeights { Config = c, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier };
+        return new LlamaWeights
+        {
+            Config = c, TokenEmbedding = embedding, Layers = layers, RmsFinal = rmsFinal, Classifier = classifier,
+            Selection = selection.IsAll ? null : selection,
+        };
     }
 }

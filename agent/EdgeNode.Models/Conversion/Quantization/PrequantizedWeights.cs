@@ -12,6 +12,13 @@ public sealed class PrequantizedWeights
 
     public int Count => _matrices.Count;
 
+    /// <summary>Forgets every matrix added after the first <paramref name="count"/> (a layer read one at a time, once built).</summary>
+    internal void TruncateTo(int count)
+    {
+        if (count < _matrices.Count)
+            _matrices.RemoveRange(count, _matrices.Count - count);
+    }
+
     /// <param name="values">The dequantized [N][K] values, exactly as the float weights hold them.</param>
     public void Add(float[] values, QuantizedMatrix blocks)
     {
