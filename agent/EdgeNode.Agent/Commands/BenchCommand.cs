@@ -34,6 +34,8 @@ public static class BenchCommand
           --no-peer          skip both peers
           --no-node-peer     skip node-llama-cpp (keep native llama-bench)
           --llama-bench F    native llama-bench (default: $EDGENODE_LLAMA_BENCH, then artifacts/llama.cpp/*-native)
+          --llama-bench-args A extra llama-bench options, space-separated (e.g. --llama-bench-args="--poll 0": workers sleep
+                             instead of spinning at barriers, which matters on a machine shared with other work)
           --rounds N         decode rounds, EdgeNode and llama-bench interleaved; medians reported (default 3)
           --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
           --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
@@ -52,6 +54,7 @@ public static class BenchCommand
         var noPeer = args.Flag("no-peer");
         var noNodePeer = args.Flag("no-node-peer");
         var llamaBenchArg = args.String("llama-bench");
+        var llamaBenchExtra = (args.String("llama-bench-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var rounds = args.Int("rounds", 3, 1, 100);
         var label = args.String("label");
         var jsonOut = args.String("json-out");
@@ -105,7 +108,7 @@ public static class BenchCommand
             if (llamaBench is not null && gguf is not null)
             {
                 log.WriteLine($"edgenode bench: [3/5] round {round + 1}/{rounds}: native llama-bench on the same file");
-                native = LlamaBenchPeer.Run(llamaBench, gguf, decodeTokens, threads, 1, TimeSpan.FromMinutes(20));
+                native = LlamaBenchPeer.Run(llamaBench, gguf, decodeTokens, threads, 1, TimeSpan.FromMinutes(20), llamaBenchExtra);
                 nativeRounds.Add(native.DecodeTokS);
             }
         }
@@ -118,6 +121,7 @@ public static class BenchCommand
             Commit = native.Commit,
             BuildFlags = native.BuildFlags,
             Binary = native.Binary,
+            ExtraArguments = string.Join(' ', llamaBenchExtra),
         };
 
         var weightBytes = WeightBytesPerToken(manifest);
@@ -201,7 +205,7 @@ public static class BenchCommand
         o.WriteLine($"decode medians of {r.DecodeRoundsTokS.Length} interleaved rounds: EdgeNode [{List(r.DecodeRoundsTokS)}]"
             + (r.NativePeer is { } np ? $", native llama.cpp [{List(np.RoundsTokS)}]" : ""));
         if (r.NativePeer is { } nb)
-            o.WriteLine($"native llama.cpp {nb.Commit}, built with {nb.BuildFlags}");
+            o.WriteLine($"native llama.cpp {nb.Commit}, built with {nb.BuildFlags}" + (nb.ExtraArguments.Length > 0 ? $"; run with {nb.ExtraArguments}" : ""));
         o.WriteLine(string.Create(inv, $"memory read bandwidth {r.MemoryBandwidthGbS:F1} GB/s ({r.Threads} threads); idle RSS with the model loaded {r.ChildIdleRssMb:F1} MB"));
         o.WriteLine(r.JoulesPerToken is { } j
             ? string.Create(inv, $"energy {j:F3} J/token ({r.PowerSensor})")
@@ -302,6 +306,7 @@ public sealed class NativePeerResult
     public required string Commit { get; init; }
     public required string BuildFlags { get; init; }
     public required string Binary { get; init; }
+    public string ExtraArguments { get; init; } = "";
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

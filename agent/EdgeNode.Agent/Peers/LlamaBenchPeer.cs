@@ -45,7 +45,8 @@ public static class LlamaBenchPeer
     }
 
     /// <summary>Decode only (-p 0): <paramref name="tokens"/> tokens, <paramref name="repetitions"/> times, on <paramref name="threads"/> threads.</summary>
-    public static LlamaBenchRun Run(string binary, string ggufPath, int tokens, int threads, int repetitions, TimeSpan timeout)
+    public static LlamaBenchRun Run(string binary, string ggufPath, int tokens, int threads, int repetitions, TimeSpan timeout,
+        IReadOnlyList<string>? extraArguments = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -65,6 +66,8 @@ public static class LlamaBenchPeer
                      "-m", Path.GetFullPath(ggufPath), "-p", "0", "-n", tokens.ToString(CultureInfo.InvariantCulture),
                      "-t", threads.ToString(CultureInfo.InvariantCulture), "-r", repetitions.ToString(CultureInfo.InvariantCulture), "-o", "json",
                  })
+            start.ArgumentList.Add(arg);
+        foreach (var arg in extraArguments ?? [])
             start.ArgumentList.Add(arg);
 
         using var process = new Process { StartInfo = start };
