@@ -18,7 +18,7 @@ namespace EdgeNode.Agent.Commands;
 /// same command, for the ratio: native llama-bench built for this CPU (decode interleaved with EdgeNode's, round by
 /// round, medians reported) and node-llama-cpp's prebuilt binary.
 /// </summary>
-public static class BenchCommand
+public static partial class BenchCommand
 {
     public const string Help = """
         usage: edgenode bench --model M [options]
@@ -40,10 +40,12 @@ public static class BenchCommand
           --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
           --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
 
-        """ + ConversionArguments.Help + InferenceArguments.Help;
+        """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
 
     public static int Run(ArgumentReader args)
     {
+        if (args.Flag("load"))
+            return RunLoad(args);
         var model = args.Required("model", "<checkpoint|dir>");
         var tokenizerArg = args.String("tokenizer");
         var (conversion, requested) = ConversionArguments.Read(args);

@@ -1,4 +1,6 @@
 using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Daemon;
+using EdgeNode.Agent.Serve;
 using EdgeNode.Gateway;
 using EdgeNode.Gateway.FairUse;
 using EdgeNode.Inference.Runtime;
@@ -9,7 +11,7 @@ using EdgeNode.Models.Conversion;
 namespace EdgeNode.Agent.Commands;
 
 /// <summary>`edgenode serve`: the node daemon, serving local models over the OpenAI-compatible HTTP API.</summary>
-public static class ServeCommand
+public static partial class ServeCommand
 {
     public const string Help = """
         usage: edgenode serve (--models DIR | --model PATH ...) [options]
@@ -20,7 +22,8 @@ public static class ServeCommand
           --threads N        intra-op threads per run (default: all cores)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
-                             key_rpm, key_burst, ip_rpm, ip_burst)
+                             key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
+                             credits_per_token_layer, daily_floor, memory_budget_bytes)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -33,12 +36,14 @@ public static class ServeCommand
           --log-level L      info (start, model loads, stop, failures) | debug (also one line per request) (default info)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
+        """ + CreditsHelp + """
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
-        EDGENODE_JOBS_DB), then
+        EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
-        SIGTERM or Ctrl+C stops it. The API is described in docs/api.md.
+        SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
+        fed. The API is described in docs/api.md.
         """;
 
     public static int Run(ArgumentReader args)
@@ -60,12 +65,13 @@ public static class ServeCommand
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
+        ReadCreditsArguments(args, settings);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
             inference = inference with { Threads = threads };
 
-        var options = GatewayOptionsFrom(settings);
+        var options = WithCredits(GatewayOptionsFrom(settings), settings);
         var precision = settings.Precision is null ? (WeightPrecision?)null : ParsePrecision(settings.Precision);
         var entries = ModelEntries(settings);
         options.Validate();
@@ -76,9 +82,10 @@ public static class ServeCommand
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         var conversion = new ConversionOptions { Precision = precision ?? WeightPrecision.Fp32 };
         var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
-            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null)))).ToList();
+            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
-        GatewayHost.RunAsync(options, served).GetAwaiter().GetResult();
+        using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
+        GatewayHost.RunAsync(options, served, [new SystemdModule()], default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
         return 0;
     }
 
