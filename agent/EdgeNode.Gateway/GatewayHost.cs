@@ -26,7 +26,11 @@ namespace EdgeNode.Gateway;
 /// </summary>
 public static class GatewayHost
 {
-    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default)
+    /// <param name="mapExtensions">
+    /// Maps further routes onto the same listener before it starts (the speculative verifier): they run behind the same
+    /// key check, rate limits, body limit and error shape.
+    /// </param>
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default, Action<WebApplication>? mapExtensions = null)
     {
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -58,6 +62,7 @@ public static class GatewayHost
         var requests = app.Services.GetRequiredService<RequestCounts>();
         app.Use((context, next) => Guard(context, next, keys, limits, requests, log));
         MapRoutes(app, options.JobsDatabasePath is not null);
+        mapExtensions?.Invoke(app);
         // Opened before listening, so a database that cannot be opened stops the start with its reason.
         var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
 

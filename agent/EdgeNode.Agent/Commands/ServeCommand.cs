@@ -5,6 +5,7 @@ using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Verifier;
 
 namespace EdgeNode.Agent.Commands;
 
@@ -33,6 +34,7 @@ public static class ServeCommand
           --log-level L      info (start, model loads, stop, failures) | debug (also one line per request) (default info)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
+          --verifier-idle S  speculative verifier: close a session after S seconds without a request (default 120)
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
@@ -60,6 +62,7 @@ public static class ServeCommand
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
+        var verifier = VerifierOptionsFrom(args);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
@@ -78,9 +81,15 @@ public static class ServeCommand
         var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null)))).ToList();
 
-        GatewayHost.RunAsync(options, served).GetAwaiter().GetResult();
+        // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
+        GatewayHost.RunAsync(options, served, mapExtensions: app => app.MapVerifier(verifier)).GetAwaiter().GetResult();
         return 0;
     }
+
+    private static VerifierOptions VerifierOptionsFrom(ArgumentReader args) => new()
+    {
+        SessionIdleTimeout = TimeSpan.FromSeconds(args.Int("verifier-idle", (int)VerifierOptions.DefaultSessionIdleTimeout.TotalSeconds, 1, 86_400)),
+    };
 
     private static GatewayOptions GatewayOptionsFrom(ServeSettings settings)
     {
