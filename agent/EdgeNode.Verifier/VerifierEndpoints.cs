@@ -66,16 +66,35 @@ public static class VerifierEndpoints
     private static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type)
         where T : class
     {
+        byte[] body;
+        using (var buffer = new MemoryStream())
+        {
+            // Kestrel bounds the body (413 past the gateway's limit), so reading it whole is safe.
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            body = buffer.ToArray();
+        }
+        if (body.Length == 0)
+            throw ApiError.InvalidJson("the body is empty");
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 16 });
         try
         {
-            return await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted).ConfigureAwait(false)
-                ?? throw ApiError.InvalidJson("the body is null, not a JSON object");
+            while (reader.Read())
+            {
+            }
+        }
+        catch (JsonException e)
+        {
+            throw ApiError.InvalidJson($"the body is not valid JSON (line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1})");
+        }
+        try
+        {
+            return JsonSerializer.Deserialize(body, type) ?? throw ApiError.InvalidJson("the body is null, not a JSON object");
         }
         catch (JsonException e)
         {
             var param = e.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
             throw param is null
-                ? ApiError.InvalidJson($"the body is not a JSON object of the verifier's shape (line {(e.LineNumber ?? 0) + 1}, byte {(e.BytePositionInLine ?? 0) + 1})")
+                ? ApiError.InvalidJson("the body must be a JSON object of the verifier's shape (docs/speculative.md)")
                 : ApiError.InvalidRequest($"Invalid value for '{param}' (a token id is a whole number, a probability a number).", param, "invalid_type");
         }
     }

@@ -16,7 +16,7 @@ internal static class VerifierErrors
     public static ApiError TokenizerMismatch(string model, string expected, string? given) =>
         new(409, given is null
                 ? $"The request names no tokenizer; send \"tokenizer\": the fingerprint of the drafting side's tokenizer (the model '{model}' has {expected})."
-                : $"The draft's tokenizer ({given}) differs from the target model '{model}''s ({expected}): its token ids would mean other text. Draft with a model that uses the target's tokenizer.",
+                : $"The draft's tokenizer ({given}) differs from the one the target model '{model}' uses ({expected}): its token ids would mean other text. Draft with a model that uses the target's tokenizer.",
             "invalid_request_error", "tokenizer", "tokenizer_mismatch");
 
     public static ApiError TokenOutOfVocabulary(string param, int index, int token, int vocab) =>

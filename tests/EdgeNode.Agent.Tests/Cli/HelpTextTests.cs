@@ -34,7 +34,7 @@ public sealed partial class HelpTextTests
         "generate" => ["Commands/GenerateCommand.cs", "Cli/ChatArguments.cs", .. s_shared],
         "models" => ["Commands/ModelsCommand.cs", "Commands/ModelsCommand.Recipes.cs", "Commands/ModelsCommand.Synth.cs", "Commands/ModelsCommand.Eval.cs", .. s_shared],
         "devices" => ["Commands/DevicesCommand.cs"],
-        "bench" => ["Commands/BenchCommand.cs", .. s_shared],
+        "bench" => ["Commands/BenchCommand.cs", "Commands/BenchCommand.Speculative.cs", .. s_shared],
         "keys" => ["Commands/KeysCommand.cs"],
         _ => throw new ArgumentOutOfRangeException(nameof(command)),
     };
