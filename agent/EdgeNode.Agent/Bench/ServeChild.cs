@@ -20,17 +20,16 @@ public sealed class ServeChild : IDisposable
     public static ServeChild Start(IReadOnlyList<string> serveArgs, IReadOnlyDictionary<string, string> environment, string? netns, TimeSpan timeout)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell where this binary is to start `edgenode serve`");
-        var start = new ProcessStartInfo(netns is null ? self : "ip")
+        // Run from a build (`dotnet edgenode.dll`) the process is the dotnet host: the same host runs the same assembly.
+        string[] command = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [self, Path.Combine(AppContext.BaseDirectory, "edgenode.dll")] : [self];
+        var start = new ProcessStartInfo(netns is null ? command[0] : "ip")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        if (netns is not null)
-        {
-            foreach (var a in new[] { "netns", "exec", netns, self })
-                start.ArgumentList.Add(a);
-        }
+        foreach (var a in netns is null ? command[1..] : ["netns", "exec", netns, .. command])
+            start.ArgumentList.Add(a);
         start.ArgumentList.Add("serve");
         foreach (var a in serveArgs)
             start.ArgumentList.Add(a);

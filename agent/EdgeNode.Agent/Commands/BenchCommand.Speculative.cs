@@ -163,8 +163,14 @@ public static partial class BenchCommand
             {
                 log.WriteLine($"edgenode bench: verifier capacity: {sessions} sessions, {CapacityConcurrency} at a time, no added delay");
                 capacity.Add(Capacity(serve.Url, "plain", () => new NGramDrafter(), 0));
-                if (drafters.Count > 0)
-                    capacity.Add(Capacity(serve.Url, drafters[0].Name, drafters[0].Make, null));
+                if (draftModel is not null)
+                {
+                    // A model runs one pass at a time: each concurrent session drafts with its own copy of the (small) draft model.
+                    var draftFolder = draftModel.Folder;
+                    capacity.Add(Capacity(serve.Url, drafters[0].Name,
+                        () => new ModelDrafter(LocalModel.Load(runtime, draftFolder, tokenizerArg), SamplingOptions.Greedy, config.MaxSeqLen, drafters[0].Name, ownsModel: true), null));
+                }
+                capacity.Add(Capacity(serve.Url, "ngram", () => new NGramDrafter(), null));
                 foreach (var alpha in alphas.Where(x => x >= 0.8).Take(1))
                     capacity.Add(Capacity(serve.Url, $"oracle({alpha:0.##})", () => new OracleDrafter([.. prompt, .. reference], alpha, config.VocabSize, 42), null));
             }
