@@ -29,10 +29,13 @@ public sealed class RemoteVerifierSession : IVerifierSession
     private readonly string _model;
     private readonly string _tokenizer;
     private readonly SamplingOptions _sampling;
+    private readonly double? _benchmarkAcceptance;
     private string? _session;
 
-    public RemoteVerifierSession(string baseUrl, string model, string tokenizerFingerprint, SamplingOptions sampling, string? apiKey, TimeSpan? timeout = null)
+    /// <param name="benchmarkAcceptance">Benchmark only: the verifier keeps each draft with this probability (the output is then not the target's).</param>
+    public RemoteVerifierSession(string baseUrl, string model, string tokenizerFingerprint, SamplingOptions sampling, string? apiKey, TimeSpan? timeout = null, double? benchmarkAcceptance = null)
     {
+        _benchmarkAcceptance = benchmarkAcceptance;
         ArgumentNullException.ThrowIfNull(baseUrl);
         if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException($"--verifier '{baseUrl}' is not an http(s) URL such as http://host:8080");
@@ -80,6 +83,7 @@ public sealed class RemoteVerifierSession : IVerifierSession
             TopP = _sampling.TopP,
             RepetitionPenalty = _sampling.RepetitionPenalty,
             Seed = _sampling.Seed,
+            BenchmarkAcceptance = _benchmarkAcceptance,
         };
         var answer = Send(HttpMethod.Post, "v1/verifier/sessions", request, VerifierJsonContext.Default.OpenSessionRequest, VerifierJsonContext.Default.OpenSessionResponse);
         _session = answer.Session;

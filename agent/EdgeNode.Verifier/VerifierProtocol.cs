@@ -21,6 +21,12 @@ public sealed class OpenSessionRequest
     public float? TopP { get; set; }
     public float? RepetitionPenalty { get; set; }
     public ulong? Seed { get; set; }
+
+    /// <summary>
+    /// Benchmark only: the verifier keeps each draft with this probability whatever it is (see
+    /// <c>DraftVerifier</c>); the session's output is then not the target's. Omit it outside a benchmark.
+    /// </summary>
+    public double? BenchmarkAcceptance { get; set; }
 }
 
 public sealed class OpenSessionResponse

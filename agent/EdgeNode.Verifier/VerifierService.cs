@@ -87,6 +87,8 @@ public sealed class VerifierService : IDisposable
         {
             throw ApiError.InvalidRequest(e.Message.Replace("--", "", StringComparison.Ordinal).Replace('-', '_'), null, "invalid_sampling");
         }
+        if (request.BenchmarkAcceptance is { } alpha && (alpha is < 0 or > 1 || double.IsNaN(alpha)))
+            throw ApiError.InvalidRequest($"'benchmark_acceptance' is {alpha}; it is a probability in [0, 1] (and only for benchmarks).", "benchmark_acceptance", "invalid_value");
         SweepIdle();
         if (_sessions.Count >= Options.MaxSessions)
             throw VerifierErrors.TooManySessions(Options.MaxSessions);
@@ -107,7 +109,7 @@ public sealed class VerifierService : IDisposable
         if (tokens.Length >= caches.Capacity)
             throw ApiError.ContextLengthExceeded("tokens", caches.Capacity, tokens.Length, null);
 
-        var verifier = new DraftVerifier(model.Config.VocabSize, model.Tokenizer.VocabSize, sampling, Options.MaxDraftTokens, caches.Capacity);
+        var verifier = new DraftVerifier(model.Config.VocabSize, model.Tokenizer.VocabSize, sampling, Options.MaxDraftTokens, caches.Capacity, request.BenchmarkAcceptance);
         verifier.Reset(tokens);
         var id = "vs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var session = new VerifierSession(id, runner.Id, verifier, new DraftBuffer(Options.MaxDraftTokens, model.Config.VocabSize)) { LastUse = Stopwatch.GetTimestamp() };

@@ -82,6 +82,61 @@ public sealed class GreedyExactnessTests(PairModels models)
             Assert.Equal(0, result.Accepted);
     }
 
+    /// <summary>The benchmark's simulated acceptance keeps drafts at its rate (binomial: 4 standard deviations over 1000 positions).</summary>
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.7)]
+    [InlineData(1.0)]
+    public void SimulatedAcceptanceKeepsDraftsAtItsRate(double alpha)
+    {
+        var target = models.Get("stories260K");
+        var tokens = target.Tokenizer.Encode("Once upon a time");
+        var examined = 0;
+        var accepted = 0;
+        var seed = 0UL;
+        while (examined < 1000)
+        {
+            using var drafter = new PlaceholderDrafter(alpha);
+            seed++;
+            var options = new GenerationOptions { MaxTokens = 200, Sampling = SamplingOptions.Greedy, StopTokens = new HashSet<int>() };
+            var session = new SimulatedSession(target, alpha, seed);
+            var result = new SpeculativeGenerator(target.Tokenizer).Generate(tokens, options, drafter, session, new DraftLengthController(32, 4));
+            examined += session.Examined;
+            accepted += result.Accepted;
+        }
+        var rate = accepted / (double)examined;
+        var tolerance = 4 * Math.Sqrt(Math.Max(alpha * (1 - alpha), 1e-9) / examined);
+        Assert.InRange(rate, alpha - tolerance, alpha + tolerance);
+    }
+
+    /// <summary>A local target whose verifier simulates acceptance α (what `bench --speculative --alphas` opens remotely).</summary>
+    private sealed class SimulatedSession(Inference.Sessions.LocalModel model, double alpha, ulong seed) : IVerifierSession
+    {
+        private Inference.Sessions.ConversationState? _state;
+        private DraftVerifier? _verifier;
+
+        public int Examined { get; private set; }
+
+        public int Open(ReadOnlySpan<int> history)
+        {
+            _state?.Dispose();
+            _state = model.CreateState(512);
+            _verifier = new DraftVerifier(model.Config.VocabSize, model.Tokenizer.VocabSize, SamplingOptions.Greedy with { Seed = seed }, 32, 512, alpha);
+            _verifier.Reset(history);
+            _verifier.Prefill(model, _state);
+            return 512;
+        }
+
+        public VerifyRound Verify(DraftBuffer draft)
+        {
+            var decision = _verifier!.Verify(model, _state!, draft);
+            Examined += decision.Examined;
+            return new VerifyRound(decision, 0);
+        }
+
+        public void Dispose() => _state?.Dispose();
+    }
+
     private IDrafter Drafter(string name, string targetName) => name switch
     {
         "model" => new ModelDrafter(models.Get(PairModels.Names.Single(n => n != targetName)), SamplingOptions.Greedy, 512, "model"),

@@ -39,14 +39,24 @@ public sealed class DraftVerifier
     private readonly float[] _denseDraft;
     private readonly float[] _targetProbabilities;
     private readonly int[] _input;
+    private readonly double? _simulatedAcceptance;
     private int[] _history;
     private int _count;
 
     /// <param name="vocabSize">The model's logits row width.</param>
     /// <param name="sampledVocab">Ids that may be emitted (the tokenizer's; padding rows past it never are).</param>
     /// <param name="maxDraft">Longest draft a round may carry.</param>
-    public DraftVerifier(int vocabSize, int sampledVocab, SamplingOptions sampling, int maxDraft, int capacity)
+    /// <param name="simulatedAcceptance">
+    /// Benchmark only: keep each draft with this probability whatever it is (then emit the target's own token), so the
+    /// speed at a given acceptance α can be measured where no real drafter agrees with the target (random weights). The
+    /// pass, the rollback and the bytes are the real ones; the text is not the target's. Null (always, outside a bench)
+    /// applies the acceptance rules.
+    /// </param>
+    public DraftVerifier(int vocabSize, int sampledVocab, SamplingOptions sampling, int maxDraft, int capacity, double? simulatedAcceptance = null)
     {
+        if (simulatedAcceptance is { } alpha && (alpha is < 0 or > 1 || double.IsNaN(alpha)))
+            throw new ArgumentOutOfRangeException(nameof(simulatedAcceptance), alpha, "a simulated acceptance is a probability: 0..1");
+        _simulatedAcceptance = simulatedAcceptance;
         ArgumentNullException.ThrowIfNull(sampling);
         _sampler = new TokenSampler(sampling);
         // Its own stream, apart from the sampler's, so a seed repeats the same acceptance decisions.
@@ -156,6 +166,17 @@ public sealed class DraftVerifier
                 break;
             }
             var proposed = draft.Tokens[i];
+            if (_simulatedAcceptance is { } alpha)
+            {
+                _targetProbabilities[i] = (float)alpha;
+                if (_random.NextDouble() < alpha)
+                {
+                    accepted++;
+                    continue;
+                }
+                token = random ? Draw(ids, probabilities) : ids[0];
+                break;
+            }
             if (!random)
             {
                 _targetProbabilities[i] = proposed == ids[0] ? 1 : 0;
