@@ -26,12 +26,13 @@ namespace EdgeNode.Gateway;
 /// </summary>
 public static class GatewayHost
 {
-    /// <param name="mapExtensions">
-    /// Maps further routes onto the same listener before it starts (the speculative verifier): they run behind the same
-    /// key check, rate limits, body limit and error shape.
-    /// </param>
-    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default, Action<WebApplication>? mapExtensions = null)
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default) =>
+        await RunAsync(options, models, [], stop).ConfigureAwait(false);
+
+    /// <summary>Runs the API with the daemon's other pieces (<paramref name="modules"/>) in the same host.</summary>
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, IReadOnlyList<IServeModule> modules, CancellationToken stop = default)
     {
+        ArgumentNullException.ThrowIfNull(modules);
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging, options);
@@ -53,6 +54,8 @@ public static class GatewayHost
             builder.Services.AddSingleton(services => new JobRunner(services.GetRequiredService<JobStore>(), services.GetRequiredService<ModelCatalog>(), options,
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Jobs")));
         }
+        foreach (var module in modules)
+            module.ConfigureServices(builder.Services);
 
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway");
@@ -61,8 +64,9 @@ public static class GatewayHost
         var limits = app.Services.GetRequiredService<ClientLimits>();
         var requests = app.Services.GetRequiredService<RequestCounts>();
         app.Use((context, next) => Guard(context, next, keys, limits, requests, log));
+        foreach (var module in modules)
+            module.MapRoutes(app);
         MapRoutes(app, options.JobsDatabasePath is not null);
-        mapExtensions?.Invoke(app);
         // Opened before listening, so a database that cannot be opened stops the start with its reason.
         var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
 

@@ -1,4 +1,5 @@
 using EdgeNode.Agent.Cli;
+using EdgeNode.Agent.Daemon;
 using EdgeNode.Gateway;
 using EdgeNode.Gateway.FairUse;
 using EdgeNode.Inference.Runtime;
@@ -40,7 +41,8 @@ public static class ServeCommand
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
         EDGENODE_JOBS_DB), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
-        SIGTERM or Ctrl+C stops it. The API is described in docs/api.md.
+        SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
+        fed. The API is described in docs/api.md.
         """;
 
     public static int Run(ArgumentReader args)
@@ -82,7 +84,7 @@ public static class ServeCommand
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null)))).ToList();
 
         // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
-        GatewayHost.RunAsync(options, served, mapExtensions: app => app.MapVerifier(verifier)).GetAwaiter().GetResult();
+        GatewayHost.RunAsync(options, served, [new SystemdModule(), new VerifierModule(verifier)]).GetAwaiter().GetResult();
         return 0;
     }
 

@@ -6,36 +6,39 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeNode.Verifier;
 
 /// <summary>
-/// The verifier's routes on the gateway's listener, so they share its port, keep-alive connections, API keys, rate
-/// limits, body limit and error shape:
+/// The verifier as a piece of `edgenode serve`: its session table as a service, its routes on the gateway's listener, so
+/// they share its port, keep-alive connections, API keys, rate limits, body limit and error shape:
 /// POST /v1/verifier/sessions (open), POST /v1/verifier/sessions/{id}/verify, DELETE /v1/verifier/sessions/{id} (close),
 /// GET /v1/verifier/stats. The protocol is in docs/speculative.md.
 /// </summary>
-public static class VerifierEndpoints
+public sealed class VerifierModule(VerifierOptions options) : IServeModule
 {
-    /// <summary>Maps the verifier onto <paramref name="app"/> (the gateway host calls this before it starts).</summary>
-    public static WebApplication MapVerifier(this WebApplication app, VerifierOptions options)
+    public void ConfigureServices(IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(app);
-        var catalog = app.Services.GetRequiredService<ModelCatalog>();
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Verifier");
-        var service = new VerifierService(options, catalog, log);
-        app.Lifetime.ApplicationStopped.Register(service.Dispose);
+        options.Validate();
+        // A singleton the host disposes at stop: the sweep timer ends and every session's KV cache is freed.
+        services.AddSingleton(provider => new VerifierService(options, provider.GetRequiredService<ModelCatalog>(),
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Verifier")));
+    }
+
+    public void MapRoutes(IEndpointRouteBuilder routes)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        var service = routes.ServiceProvider.GetRequiredService<VerifierService>();
         // Plain request delegates: the handlers read their own bodies and route values, nothing is bound by reflection.
-        app.MapPost("/v1/verifier/sessions", (RequestDelegate)(context => OpenAsync(context, service)));
-        app.MapPost("/v1/verifier/sessions/{id}/verify", (RequestDelegate)(context => VerifyAsync(context, service, IdOf(context))));
-        app.MapDelete("/v1/verifier/sessions/{id}", (RequestDelegate)(context => CloseAsync(context, service, IdOf(context))));
-        app.MapGet("/v1/verifier/stats", (RequestDelegate)(context =>
+        routes.MapPost("/v1/verifier/sessions", (RequestDelegate)(context => OpenAsync(context, service)));
+        routes.MapPost("/v1/verifier/sessions/{id}/verify", (RequestDelegate)(context => VerifyAsync(context, service, IdOf(context))));
+        routes.MapDelete("/v1/verifier/sessions/{id}", (RequestDelegate)(context => CloseAsync(context, service, IdOf(context))));
+        routes.MapGet("/v1/verifier/stats", (RequestDelegate)(context =>
             context.Response.WriteAsJsonAsync(service.Stats, VerifierJsonContext.Default.VerifierStats, contentType: null, context.RequestAborted)));
-        log.LogInformation("verifier on: draft limit {MaxDraft} tokens, session idle timeout {Idle} s, {Sessions} sessions, KV budget {Budget} MiB per model",
+        routes.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Verifier").LogInformation(
+            "verifier on: draft limit {MaxDraft} tokens, session idle timeout {Idle} s, {Sessions} sessions, KV budget {Budget} MiB per model",
             options.MaxDraftTokens, options.SessionIdleTimeout.TotalSeconds, options.MaxSessions, options.KvBudgetBytes >> 20);
-        return app;
     }
 
     private static string IdOf(HttpContext context) => context.Request.RouteValues["id"] as string ?? "";
