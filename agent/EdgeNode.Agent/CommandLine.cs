@@ -23,6 +23,7 @@ internal static class CommandLine
           bench          prefill/decode speed against node-llama-cpp and the memory-bandwidth bound
           serve          run the node daemon: the OpenAI-compatible HTTP API over local models
           keys           create: a new random API key for serve
+          credits        balances, receipts, pool members and contributor links in this node's ledger
 
         'edgenode <command> --help' describes a command.
 
@@ -86,7 +87,8 @@ internal static class CommandLine
             "bench" => BenchCommand.Run(new ArgumentReader("bench", rest)),
             "serve" => ServeCommand.Run(new ArgumentReader("serve", rest)),
             "keys" => KeysCommand.Run(rest),
-            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys (see 'edgenode --help')"),
+            "credits" => CreditsCommand.Run(new ArgumentReader("credits", rest)),
+            _ => throw new UsageException($"unknown command '{command}'; commands: generate, models, devices, bench, serve, keys, credits (see 'edgenode --help')"),
         };
     }
 
@@ -98,6 +100,7 @@ internal static class CommandLine
         "bench" => BenchCommand.Help,
         "serve" => ServeCommand.Help,
         "keys" => KeysCommand.Help,
+        "credits" => CreditsCommand.Help,
         _ => Usage,
     };
 

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EdgeNode.Gateway.Api;
+using EdgeNode.Gateway.Credits;
 using EdgeNode.Gateway.Dashboard;
 using EdgeNode.Gateway.FairUse;
 using EdgeNode.Gateway.Jobs;
 using EdgeNode.Gateway.Metrics;
+using EdgeNode.Gateway.Modes;
+using EdgeNode.Ledger;
 using EdgeNode.Gateway.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -29,11 +32,15 @@ public static class GatewayHost
     public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, CancellationToken stop = default) =>
         await RunAsync(options, models, [], stop).ConfigureAwait(false);
 
-    /// <summary>Runs the API with the daemon's other pieces (<paramref name="modules"/>) in the same host.</summary>
-    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, IReadOnlyList<IServeModule> modules, CancellationToken stop = default)
+    /// <summary>
+    /// Runs the API with the daemon's other pieces (<paramref name="modules"/>) in the same host, and the serving modes
+    /// and job gate in <paramref name="plugIns"/>.
+    /// </summary>
+    public static async Task RunAsync(GatewayOptions options, IReadOnlyList<ServedModel> models, IReadOnlyList<IServeModule> modules, CancellationToken stop = default, GatewayPlugIns? plugIns = null)
     {
         ArgumentNullException.ThrowIfNull(modules);
         options.Validate();
+        plugIns ??= new GatewayPlugIns();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging, options);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -48,11 +55,18 @@ public static class GatewayHost
         builder.Services.AddSingleton(new RequestCounts());
         builder.Services.AddSingleton(new ClientLimits(options.KeyRateLimit, options.AddressRateLimit, options.ApiKeys.Count));
         builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, new ServingStats(), services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(services => new ModePicker(new NodeMemory(options.MemoryBudgetBytes), plugIns.Modes,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Modes")));
+        if (options.LedgerDatabasePath is { } ledgerDatabase)
+        {
+            builder.Services.AddSingleton(services => new NodeCredits(NodeIdentity.LoadOrCreate(options.NodeKeyPath!), new CreditLedger(ledgerDatabase, options.CreditRates),
+                options.ApiKeys, services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Credits")));
+        }
         if (options.JobsDatabasePath is { } jobsDatabase)
         {
             builder.Services.AddSingleton(_ => new JobStore(jobsDatabase));
             builder.Services.AddSingleton(services => new JobRunner(services.GetRequiredService<JobStore>(), services.GetRequiredService<ModelCatalog>(), options,
-                services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Jobs")));
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Jobs"), plugIns.JobAdmission, services.GetService<NodeCredits>()));
         }
         foreach (var module in modules)
             module.ConfigureServices(builder.Services);
@@ -66,17 +80,19 @@ public static class GatewayHost
         app.Use((context, next) => Guard(context, next, keys, limits, requests, log));
         foreach (var module in modules)
             module.MapRoutes(app);
-        MapRoutes(app, options.JobsDatabasePath is not null);
-        // Opened before listening, so a database that cannot be opened stops the start with its reason.
+        MapRoutes(app, options.JobsDatabasePath is not null, options.LedgerDatabasePath is not null);
+        // Opened before listening, so a database or key that cannot be opened stops the start with its reason.
+        var credits = options.LedgerDatabasePath is null ? null : app.Services.GetRequiredService<NodeCredits>();
         var jobRunner = options.JobsDatabasePath is null ? null : app.Services.GetRequiredService<JobRunner>();
 
         await app.StartAsync(stop).ConfigureAwait(false);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var jobs = jobRunner is null ? Task.CompletedTask : Task.Run(() => jobRunner.RunAsync(lifetime.ApplicationStopping), CancellationToken.None);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen.ToString();
-        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; rate limits {KeyRate} per key, {AddressRate} per address; body limit {Limit} bytes; jobs in {Jobs}",
+        log.LogInformation("listening on {Url} with {Count} models ({Models}); API keys {Keys}; rate limits {KeyRate} per key, {AddressRate} per address; body limit {Limit} bytes; jobs in {Jobs}; credits in {Ledger} as {Node}",
             url, catalog.Ids.Count, string.Join(", ", catalog.Ids), keys.Required ? "required" : "off (loopback only)",
-            Describe(options.KeyRateLimit), Describe(options.AddressRateLimit), options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)");
+            Describe(options.KeyRateLimit), Describe(options.AddressRateLimit), options.MaxRequestBodyBytes, options.JobsDatabasePath ?? "(off)",
+            options.LedgerDatabasePath ?? "(off)", credits?.Identity.NodeId ?? "-");
         await app.WaitForShutdownAsync(stop).ConfigureAwait(false);
         await jobs.ConfigureAwait(false);
         log.LogInformation("stopped");
@@ -84,7 +100,7 @@ public static class GatewayHost
 
     private static string Describe(RateLimit limit) => limit.Enabled ? $"{limit.PerMinute}/min (burst {limit.Burst})" : "off";
 
-    private static void MapRoutes(WebApplication app, bool jobs)
+    private static void MapRoutes(WebApplication app, bool jobs, bool credits)
     {
         app.MapGet("/", PageFiles.DashboardAsync);
         app.MapGet("/dashboard", PageFiles.DashboardAsync);
@@ -100,6 +116,11 @@ public static class GatewayHost
             app.MapGet("/v1/jobs", JobsEndpoints.ListAsync);
             app.MapGet("/v1/jobs/{id}", JobsEndpoints.GetAsync);
             app.MapPost("/v1/jobs/{id}/cancel", JobsEndpoints.CancelAsync);
+        }
+        if (credits)
+        {
+            app.MapGet("/v1/credits", CreditsEndpoints.GetAsync);
+            app.MapPost("/v1/credits/receipts", CreditsEndpoints.SubmitReceiptAsync);
         }
         app.MapGet("/metrics", MetricsEndpoint.HandleAsync);
         app.MapFallback(context => throw ApiError.NotFound(context.Request.Method, context.Request.Path));
@@ -124,6 +145,7 @@ public static class GatewayHost
             if (!PageFiles.IsPagePath(context.Request.Path))
             {
                 var key = keys.Check(context.Request);
+                CallerKey.Set(context, key);
                 if (!scrape)
                     limits.TakeForKey(key);
             }
@@ -175,6 +197,8 @@ public static class GatewayHost
         context.Response.StatusCode = error.Status;
         if (error.RetryAfterSeconds is { } seconds)
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (error.NotRetryable)
+            context.Response.Headers["x-should-retry"] = "false";
         if (error.Status == StatusCodes.Status413PayloadTooLarge)
         {
             // The rest of an oversized body is not read: the connection cannot carry another request after this one.

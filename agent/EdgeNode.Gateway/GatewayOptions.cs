@@ -41,6 +41,18 @@ public sealed record GatewayOptions
     /// <summary>How long a finished job and its result are kept. Default 7 days.</summary>
     public TimeSpan JobRetention { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>The credits ledger's SQLite database; null turns credits off (no floor, no receipts, no /v1/credits).</summary>
+    public string? LedgerDatabasePath { get; init; }
+
+    /// <summary>This node's ECDSA P-256 key pair (PEM, 0600), made on the first start; needed when the ledger is on.</summary>
+    public string? NodeKeyPath { get; init; }
+
+    /// <summary>The exchange rate and the free daily floor.</summary>
+    public EdgeNode.Ledger.CreditRates CreditRates { get; init; } = new();
+
+    /// <summary>Memory a model may take here, for the mode picker; null reads MemAvailable.</summary>
+    public long? MemoryBudgetBytes { get; init; }
+
     /// <summary>Information logs one line per request; Warning (the default) logs start, stop, model loads and failures.</summary>
     public bool LogRequests { get; init; }
 
@@ -55,6 +67,11 @@ public sealed record GatewayOptions
             throw new ArgumentException($"the request body limit {MaxRequestBodyBytes} bytes is below 1024; a chat request needs more");
         if (JobRetention <= TimeSpan.Zero)
             throw new ArgumentException($"the job retention {JobRetention.TotalHours} hours must be positive");
+        if (LedgerDatabasePath is not null && NodeKeyPath is null)
+            throw new ArgumentException("credits need the node's key pair: set its path (node_key) beside the ledger (ledger_db)");
+        if (MemoryBudgetBytes is <= 0)
+            throw new ArgumentException($"the memory budget {MemoryBudgetBytes} bytes must be positive");
+        CreditRates.Validate();
         KeyRateLimit.Validate("per-key");
         AddressRateLimit.Validate("per-address");
         if (MaxQueuedPerModel < 0)

@@ -8,15 +8,20 @@ using Microsoft.Extensions.Logging;
 namespace EdgeNode.Gateway;
 
 /// <summary>
-/// One served model and the queue in front of it. Runs on one model are serialized, first come first served:
+/// One served model and the queue in front of it. Runs on one model are serialized, first come first served
+/// within two lanes — contributors' requests (keys linked to a node that serves the pool) ahead of everyone else's,
+/// so under load the people whose compute earns credits are served first:
 /// a model's slice sessions each hold one I/O binding and its native buffers, so two forward passes at once
 /// would overwrite each other's inputs, and one run already keeps every core busy through ONNX Runtime's
 /// intra-op threads, so interleaving runs would not raise throughput on the boards this serves. Waiting
-/// requests are bounded; past the bound a request is refused with 429 rather than queued without end.
+/// requests are bounded, each lane by the same bound; past it a request is refused with 429 rather than queued without end.
 /// </summary>
 public sealed class ModelRunner : IDisposable
 {
-    private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly Lock _queue = new();
+    private readonly LinkedList<TaskCompletionSource> _firstLane = new();
+    private readonly LinkedList<TaskCompletionSource> _lane = new();
+    private bool _busy;
     private readonly int _maxQueued;
     private readonly ILogger _log;
     private readonly ServingStats _stats;
@@ -64,17 +69,20 @@ public sealed class ModelRunner : IDisposable
         _stats.Record(Id, result);
     }
 
-    /// <summary>Waits for this model's turn (loading the model on first use); dispose the turn to hand it on.</summary>
-    public async Task<ModelTurn> WaitTurnAsync(CancellationToken cancellation)
+    /// <summary>Contributors' requests waiting (not running).</summary>
+    public int WaitingFirst
     {
-        if (Interlocked.Increment(ref _waitingOrRunning) > _maxQueued + 1)
-        {
-            Interlocked.Decrement(ref _waitingOrRunning);
-            throw ApiError.Overloaded(Id, _maxQueued);
-        }
+        get { lock (_queue) return _firstLane.Count; }
+    }
+
+    /// <summary>Waits for this model's turn (loading the model on first use); dispose the turn to hand it on.</summary>
+    /// <param name="first">A contributor's request: it waits in the lane served first.</param>
+    public async Task<ModelTurn> WaitTurnAsync(bool first, CancellationToken cancellation)
+    {
+        Interlocked.Increment(ref _waitingOrRunning);
         try
         {
-            await _turn.WaitAsync(cancellation).ConfigureAwait(false);
+            await AcquireAsync(first, cancellation).ConfigureAwait(false);
         }
         catch
         {
@@ -110,17 +118,58 @@ public sealed class ModelRunner : IDisposable
         }
     }
 
+    /// <summary>Takes the turn at once if free, else waits in its lane; a cancelled waiter leaves its lane.</summary>
+    private async Task AcquireAsync(bool first, CancellationToken cancellation)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        LinkedListNode<TaskCompletionSource> waiter;
+        lock (_queue)
+        {
+            if (!_busy)
+            {
+                _busy = true;
+                return;
+            }
+            var lane = first ? _firstLane : _lane;
+            if (lane.Count >= _maxQueued)
+                throw ApiError.Overloaded(Id, _maxQueued);
+            waiter = lane.AddLast(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+        using (cancellation.Register(() =>
+        {
+            bool removed;
+            lock (_queue)
+            {
+                removed = waiter.List is not null;
+                waiter.List?.Remove(waiter);
+            }
+            // Still queued: it leaves without the turn. Already handed the turn: it keeps it (and hands it on when disposed).
+            if (removed)
+                waiter.Value.TrySetCanceled(cancellation);
+        }))
+        {
+            await waiter.Value.Task.ConfigureAwait(false);
+        }
+    }
+
     internal void Release()
     {
         Interlocked.Decrement(ref _waitingOrRunning);
-        _turn.Release();
+        lock (_queue)
+        {
+            var next = _firstLane.First ?? _lane.First;
+            if (next is null)
+            {
+                _busy = false;
+                return;
+            }
+            next.List!.Remove(next);
+            // The turn passes straight to the next waiter: _busy stays set, so no newcomer slips in between.
+            next.Value.TrySetResult();
+        }
     }
 
-    public void Dispose()
-    {
-        _model?.Dispose();
-        _turn.Dispose();
-    }
+    public void Dispose() => _model?.Dispose();
 }
 
 /// <summary>A request's exclusive use of a loaded model; disposing it lets the next request run.</summary>

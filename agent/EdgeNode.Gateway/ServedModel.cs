@@ -9,4 +9,8 @@ namespace EdgeNode.Gateway;
 /// <param name="Id">The name clients pass as "model".</param>
 /// <param name="Source">Where it comes from, for the logs.</param>
 /// <param name="Load">Resolves, converts if needed, and loads the model; may take minutes the first time.</param>
-public sealed record ServedModel(string Id, string Source, Func<LocalModel> Load);
+public sealed record ServedModel(string Id, string Source, Func<LocalModel> Load)
+{
+    /// <summary>Bytes of weights on disk, for the mode picker's fit check before the model is loaded; null when unknown.</summary>
+    public long? WeightBytes { get; init; }
+}

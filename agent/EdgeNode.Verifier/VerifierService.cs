@@ -93,7 +93,7 @@ public sealed class VerifierService : IDisposable
         if (_sessions.Count >= Options.MaxSessions)
             throw VerifierErrors.TooManySessions(Options.MaxSessions);
 
-        using var turn = await runner.WaitTurnAsync(cancellation).ConfigureAwait(false);
+        using var turn = await runner.WaitTurnAsync(first: false, cancellation).ConfigureAwait(false);
         var model = turn.Model;
         var fingerprint = _fingerprints.GetOrAdd(runner.Id, _ => TokenizerFingerprint.Of(model.Tokenizer));
         if (!string.Equals(request.Tokenizer, fingerprint, StringComparison.Ordinal))
@@ -156,7 +156,7 @@ public sealed class VerifierService : IDisposable
             var draft = session.Draft;
             FillDraft(request, draft, Math.Min(verifier.VocabSize, session.Draft.VocabSize), Options.MaxDraftTokens, verifier);
             var runner = _catalog.Get(session.Model);
-            using var turn = await runner.WaitTurnAsync(cancellation).ConfigureAwait(false);
+            using var turn = await runner.WaitTurnAsync(first: false, cancellation).ConfigureAwait(false);
             var model = turn.Model;
             var caches = _caches.GetOrAdd(runner.Id, _ => new ModelCaches(model, Options.KvBudgetBytes));
             var clock = Stopwatch.StartNew();

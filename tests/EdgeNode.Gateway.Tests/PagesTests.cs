@@ -68,6 +68,8 @@ public sealed partial class PagesTests(KeylessServeFixture serve) : IClassFixtur
         Assert.Contains("<td>loaded</td>", dom, StringComparison.Ordinal);
         Assert.Contains("no pool yet", dom, StringComparison.Ordinal);
         Assert.Contains("no sensor", dom, StringComparison.Ordinal);
+        // The credits panel, filled by the script from the ledger: this node's id and its receipts (two at least, above).
+        Assert.Matches(@"node-[0-9a-f]{16}: balance [0-9.]+ credits \(earned [0-9.]+, spent by its keys [0-9.]+\); [0-9]+ receipts from 1 pool member", dom);
         var requests = RequestsCell().Match(dom);
         Assert.True(requests.Success, $"the dashboard shows no request count: {dom}");
         Assert.True(long.Parse(requests.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= requestsBefore + 2,

@@ -28,6 +28,14 @@ public sealed class ServeSettings
     public int? IpRpm { get; set; }
     public int? IpBurst { get; set; }
 
+    // Credits and the mode picker (ServeCommand.Credits.cs reads these).
+    public string? LedgerDb { get; set; }
+    public string? NodeKey { get; set; }
+    public decimal? CreditsPerToken { get; set; }
+    public decimal? CreditsPerTokenLayer { get; set; }
+    public decimal? DailyFloor { get; set; }
+    public long? MemoryBudgetBytes { get; set; }
+
     public static ServeSettings Load(string path)
     {
         if (!File.Exists(path))
@@ -39,7 +47,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes");
         }
     }
 
@@ -56,6 +64,7 @@ public sealed class ServeSettings
         ChatTemplate = variable("EDGENODE_CHAT_TEMPLATE") is { Length: > 0 } template ? template : ChatTemplate;
         LogLevel = variable("EDGENODE_LOG_LEVEL") is { Length: > 0 } level ? level : LogLevel;
         JobsDb = variable("EDGENODE_JOBS_DB") is { Length: > 0 } jobs ? jobs : JobsDb;
+        LedgerDb = variable("EDGENODE_LEDGER_DB") is { Length: > 0 } ledger ? ledger : LedgerDb;
     }
 
     private static int Whole(string name, string text) =>

@@ -1,5 +1,6 @@
 using EdgeNode.Agent.Cli;
 using EdgeNode.Agent.Daemon;
+using EdgeNode.Agent.Serve;
 using EdgeNode.Gateway;
 using EdgeNode.Gateway.FairUse;
 using EdgeNode.Inference.Runtime;
@@ -11,7 +12,7 @@ using EdgeNode.Verifier;
 namespace EdgeNode.Agent.Commands;
 
 /// <summary>`edgenode serve`: the node daemon, serving local models over the OpenAI-compatible HTTP API.</summary>
-public static class ServeCommand
+public static partial class ServeCommand
 {
     public const string Help = """
         usage: edgenode serve (--models DIR | --model PATH ...) [options]
@@ -22,7 +23,8 @@ public static class ServeCommand
           --threads N        intra-op threads per run (default: all cores)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
-                             key_rpm, key_burst, ip_rpm, ip_burst)
+                             key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
+                             credits_per_token_layer, daily_floor, memory_budget_bytes)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -36,10 +38,11 @@ public static class ServeCommand
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
           --verifier-idle S  speculative verifier: close a session after S seconds without a request (default 120)
+        """ + CreditsHelp + """
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
-        EDGENODE_JOBS_DB), then
+        EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
         fed. The API is described in docs/api.md.
@@ -65,12 +68,13 @@ public static class ServeCommand
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
         var verifier = VerifierOptionsFrom(args);
+        ReadCreditsArguments(args, settings);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
             inference = inference with { Threads = threads };
 
-        var options = GatewayOptionsFrom(settings);
+        var options = WithCredits(GatewayOptionsFrom(settings), settings);
         var precision = settings.Precision is null ? (WeightPrecision?)null : ParsePrecision(settings.Precision);
         var entries = ModelEntries(settings);
         options.Validate();
@@ -81,10 +85,11 @@ public static class ServeCommand
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         var conversion = new ConversionOptions { Precision = precision ?? WeightPrecision.Fp32 };
         var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
-            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null)))).ToList();
+            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
+        using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
         // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
-        GatewayHost.RunAsync(options, served, [new SystemdModule(), new VerifierModule(verifier)]).GetAwaiter().GetResult();
+        GatewayHost.RunAsync(options, served, [new SystemdModule(), new VerifierModule(verifier)], default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
         return 0;
     }
 

@@ -14,6 +14,12 @@ public sealed class ApiError(int status, string message, string type, string? pa
     /// <summary>Seconds a client should wait before trying again (429), or null.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>
+    /// Sent as "x-should-retry: false", which the official OpenAI clients honour: retrying cannot help until something
+    /// changes on the node (its configuration) or the day (the free floor).
+    /// </summary>
+    public bool NotRetryable { get; init; }
+
     public ErrorBody ToBody() => new() { Error = new ErrorDetail { Message = Message, Type = Type, Param = Param, Code = Code } };
 
     public static ApiError InvalidRequest(string message, string? param = null, string? code = null) =>
@@ -55,8 +61,18 @@ public sealed class ApiError(int status, string message, string type, string? pa
     public static ApiError ModelUnavailable(string model, string reason) =>
         new(503, $"The model '{model}' could not be loaded: {reason}", "server_error", "model", "model_unavailable");
 
+    /// <summary>The free floor is used up and the wallet is empty. 402, not 429: the OpenAI clients retry a 429 at once, and this does not pass in seconds.</summary>
+    public static ApiError InsufficientCredits(decimal dailyFloor, decimal balance) =>
+        new(402, $"This key has used its free floor of {dailyFloor:0.######} credits for today and its balance is {balance:0.######} credits. " +
+            "The floor comes back at 00:00 UTC; to use more, link the key to a node you run ('edgenode credits link --key KEY') so it spends what that node earns.",
+            "insufficient_quota", null, "insufficient_credits") { NotRetryable = true };
+
+    /// <summary>No mode can serve the model: <paramref name="missing"/> says what each lacked.</summary>
+    public static ApiError NoServingMode(string model, string missing) =>
+        new(503, $"This node cannot serve '{model}' in any mode: {missing}.", "server_error", "model", "no_serving_mode") { NotRetryable = true };
+
     public static ApiError NotFound(string method, string path) =>
-        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, /v1/jobs, GET /v1/dashboard/events, GET /metrics and the pages / and /chat (see docs/api.md).", "invalid_request_error", null, "unknown_url");
+        new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, /v1/jobs, GET /v1/credits, POST /v1/credits/receipts, GET /v1/dashboard/events, GET /metrics and the pages / and /chat (see docs/api.md).", "invalid_request_error", null, "unknown_url");
 
     public static ApiError Internal(string message) =>
         new(500, $"The server had an error while processing your request: {message}", "server_error");

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using EdgeNode.Inference.Generation;
+using EdgeNode.Gateway.Jobs;
+using EdgeNode.Gateway.Modes;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Chat;
 using Microsoft.AspNetCore.Http;
@@ -11,61 +12,74 @@ namespace EdgeNode.Gateway.Api;
 /// <summary>POST /v1/chat/completions: the messages rendered in the model's chat format, the reply whole or streamed.</summary>
 internal static class ChatCompletionsEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, ModelCatalog catalog, GatewayOptions options, IHostApplicationLifetime lifetime)
+    public static async Task HandleAsync(HttpContext context, ModelCatalog catalog, GatewayOptions options, ModePicker picker, IHostApplicationLifetime lifetime)
     {
         var request = await RequestBody.ReadAsync(context.Request, GatewayJsonContext.Default.ChatCompletionRequest, options.MaxRequestBodyBytes).ConfigureAwait(false);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var runner = catalog.Get(request.Model);
+        var serving = RequestServing.Begin(context, runner, picker, async: false);
         if (request.Stream != true)
         {
-            var completion = await AnswerAsync(request, catalog, options, null, cancel.Token).ConfigureAwait(false);
+            var completion = await AnswerAsync(request, catalog, options, serving, null, cancel.Token).ConfigureAwait(false);
+            if (completion.EdgenodeReceipt is { } receipt)
+                context.Response.Headers[RequestServing.ReceiptHeader] = receipt;
             await context.Response.WriteAsJsonAsync(completion, GatewayJsonContext.Default.ChatCompletion, contentType: null, cancellationToken: cancel.Token).ConfigureAwait(false);
             return;
         }
 
-        using var prepared = await PrepareAsync(request, catalog, options, cancel.Token).ConfigureAwait(false);
-        var (runner, turn, promptTokens, generation) = prepared;
+        // A local run waits for the model's turn before the stream opens, so a queued request gets no headers yet.
+        var prepared = serving.Mode.PlugIn is null ? await PrepareAsync(request, runner, serving.Contributor, options, cancel.Token).ConfigureAwait(false) : null;
+        using var turn = prepared;
         var id = ResponseIds.New("chatcmpl");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         using var events = new ServerSentEvents(context.Response);
         // OpenAI's stream opens with the role and empty content, then sends content deltas.
-        await WriteChunkAsync(events, id, created, runner.Id, "", role: true, null).ConfigureAwait(false);
-        GenerationResult streamed;
+        await WriteChunkAsync(events, id, created, runner.Id, "", role: true, null, null).ConfigureAwait(false);
+        ServedGeneration streamed;
         try
         {
-            streamed = await GenerationRun.RunAsync(prepared,
-                piece => WriteChunkAsync(events, id, created, runner.Id, piece, role: false, null), cancel.Token).ConfigureAwait(false);
+            Func<string, ValueTask> onPiece = piece => WriteChunkAsync(events, id, created, runner.Id, piece, role: false, null, null);
+            streamed = prepared is not null
+                ? await ServedGeneration.LocalAsync(prepared, onPiece, cancel.Token).ConfigureAwait(false)
+                : await ServedGeneration.PlugInAsync(serving.Mode.PlugIn!, runner, JobsEndpoints.ChatCompletionsUrl,
+                    JsonSerializer.SerializeToElement(request, GatewayJsonContext.Default.ChatCompletionRequest), onPiece, cancel.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ApiError or ArgumentException)
         {
             await events.ErrorAsync(e as ApiError ?? ApiError.InvalidRequest(e.Message)).ConfigureAwait(false);
             return;
         }
-        await WriteChunkAsync(events, id, created, runner.Id, null, role: false, SamplingParameters.FinishReason(streamed.StopReason)).ConfigureAwait(false);
+        var signed = serving.Settle(id, runner.Id, streamed.PromptTokens, streamed.CompletionTokens, streamed.Layers, streamed.Precision);
+        await WriteChunkAsync(events, id, created, runner.Id, null, role: false, streamed.FinishReason, signed).ConfigureAwait(false);
         if (request.StreamOptions?.IncludeUsage == true)
-            await CompletionsEndpoint.WriteUsageChunkAsync(events, id, created, runner.Id, "chat.completion.chunk", promptTokens.Length, streamed.Tokens.Length).ConfigureAwait(false);
+            await CompletionsEndpoint.WriteUsageChunkAsync(events, id, created, runner.Id, "chat.completion.chunk", streamed.PromptTokens, streamed.CompletionTokens, serving.Mode.Name).ConfigureAwait(false);
         await events.DoneAsync().ConfigureAwait(false);
     }
 
     /// <summary>The whole answer, as a non-streaming request gets it (an async job runs the same).</summary>
-    internal static async Task<ChatCompletion> AnswerAsync(ChatCompletionRequest request, ModelCatalog catalog, GatewayOptions options,
+    internal static async Task<ChatCompletion> AnswerAsync(ChatCompletionRequest request, ModelCatalog catalog, GatewayOptions options, RequestServing serving,
         Func<string, ValueTask>? onPiece, CancellationToken cancellation)
     {
-        using var prepared = await PrepareAsync(request, catalog, options, cancellation).ConfigureAwait(false);
-        var result = await GenerationRun.RunAsync(prepared, onPiece, cancellation).ConfigureAwait(false);
+        var runner = catalog.Get(request.Model);
+        var served = serving.Mode.PlugIn is { } plugIn
+            ? await ServedGeneration.PlugInAsync(plugIn, runner, JobsEndpoints.ChatCompletionsUrl,
+                JsonSerializer.SerializeToElement(request, GatewayJsonContext.Default.ChatCompletionRequest), onPiece, cancellation).ConfigureAwait(false)
+            : await ServedGeneration.LocalAsync(await PrepareAsync(request, runner, serving.Contributor, options, cancellation).ConfigureAwait(false), onPiece, cancellation).ConfigureAwait(false);
+        var id = ResponseIds.New("chatcmpl");
         return new ChatCompletion
         {
-            Id = ResponseIds.New("chatcmpl"), Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Model = prepared.Runner.Id,
-            Choices = [new ChatChoice { Message = new ChatMessageOutput { Content = result.Text }, FinishReason = SamplingParameters.FinishReason(result.StopReason) }],
-            Usage = new Usage { PromptTokens = prepared.PromptTokens.Length, CompletionTokens = result.Tokens.Length },
+            Id = id, Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), Model = runner.Id,
+            Choices = [new ChatChoice { Message = new ChatMessageOutput { Content = served.Text }, FinishReason = served.FinishReason }],
+            Usage = new Usage { PromptTokens = served.PromptTokens, CompletionTokens = served.CompletionTokens, EdgenodeMode = serving.Mode.Name },
+            EdgenodeReceipt = serving.Settle(id, runner.Id, served.PromptTokens, served.CompletionTokens, served.Layers, served.Precision),
         };
     }
 
     /// <summary>Checks the request, waits for the model's turn and renders the messages; dispose the result to hand the turn on.</summary>
-    private static async Task<PreparedGeneration> PrepareAsync(ChatCompletionRequest request, ModelCatalog catalog, GatewayOptions options, CancellationToken cancellation)
+    private static async Task<PreparedGeneration> PrepareAsync(ChatCompletionRequest request, ModelRunner runner, bool first, GatewayOptions options, CancellationToken cancellation)
     {
-        var runner = catalog.Get(request.Model);
         var messages = Messages(request.Messages);
-        var turn = await runner.WaitTurnAsync(cancellation).ConfigureAwait(false);
+        var turn = await runner.WaitTurnAsync(first, cancellation).ConfigureAwait(false);
         try
         {
             var model = turn.Model;
@@ -155,7 +169,7 @@ internal static class ChatCompletionsEndpoint
         return ChatTemplates.Get(name);
     }
 
-    private static ValueTask WriteChunkAsync(ServerSentEvents events, string id, long created, string model, string? content, bool role, string? finishReason)
+    private static ValueTask WriteChunkAsync(ServerSentEvents events, string id, long created, string model, string? content, bool role, string? finishReason, string? receipt)
     {
         var json = events.BeginChunk(id, "chat.completion.chunk", created, model);
         json.WriteStartObject();
@@ -170,6 +184,9 @@ internal static class ChatCompletionsEndpoint
         ServerSentEvents.WriteNullable(json, "finish_reason", finishReason);
         json.WriteEndObject();
         json.WriteEndArray();
+        // The last chunk carries the receipt: a stream's headers leave before its token counts are known.
+        if (receipt is not null)
+            json.WriteString("edgenode_receipt", receipt);
         json.WriteEndObject();
         return events.EndAsync();
     }

@@ -18,4 +18,8 @@ namespace EdgeNode.Gateway.Api;
 [JsonSerializable(typeof(Jobs.JobView))]
 [JsonSerializable(typeof(Jobs.JobList))]
 [JsonSerializable(typeof(Dashboard.DashboardSnapshot))]
+[JsonSerializable(typeof(Credits.CreditsView))]
+[JsonSerializable(typeof(Credits.ReceiptSubmission))]
+[JsonSerializable(typeof(Credits.ReceiptAccepted))]
+[JsonSerializable(typeof(Credits.DashboardCredits))]
 internal sealed partial class GatewayJsonContext : JsonSerializerContext;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace EdgeNode.Gateway.Api;
 
 public sealed class ModelList
@@ -19,11 +21,19 @@ public sealed class Usage
     public required int PromptTokens { get; init; }
     public required int CompletionTokens { get; init; }
     public int TotalTokens => PromptTokens + CompletionTokens;
+
+    /// <summary>How the request was served (local, pool, speculative, async); the OpenAI clients pass unknown usage fields through.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? EdgenodeMode { get; init; }
 }
 
 public sealed class Completion
 {
     public required string Id { get; init; }
+
+    /// <summary>The serving node's signed receipt for this answer (also in the EdgeNode-Receipt header); null when credits are off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? EdgenodeReceipt { get; init; }
     public string Object => "text_completion";
     public required long Created { get; init; }
     public required string Model { get; init; }
@@ -42,6 +52,10 @@ public sealed class CompletionChoice
 public sealed class ChatCompletion
 {
     public required string Id { get; init; }
+
+    /// <summary>The serving node's signed receipt for this answer (also in the EdgeNode-Receipt header); null when credits are off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? EdgenodeReceipt { get; init; }
     public string Object => "chat.completion";
     public required long Created { get; init; }
     public required string Model { get; init; }

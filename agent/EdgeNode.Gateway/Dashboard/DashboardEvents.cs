@@ -21,6 +21,7 @@ internal static class DashboardEvents
     {
         var limit = Limit(context.Request.Query["limit"]);
         var jobs = context.RequestServices.GetService(typeof(JobStore)) as JobStore;
+        var credits = context.RequestServices.GetService(typeof(Credits.NodeCredits)) as Credits.NodeCredits;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var response = context.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -34,7 +35,7 @@ internal static class DashboardEvents
                 return;
             response.BodyWriter.Write(s_data);
             json.Reset(response.BodyWriter);
-            JsonSerializer.Serialize(json, Snapshot(catalog, jobs), GatewayJsonContext.Default.DashboardSnapshot);
+            JsonSerializer.Serialize(json, Snapshot(catalog, jobs, credits), GatewayJsonContext.Default.DashboardSnapshot);
             json.Flush();
             response.BodyWriter.Write(s_end);
             var flushed = await response.BodyWriter.FlushAsync(cancel.Token).ConfigureAwait(false);
@@ -65,7 +66,7 @@ internal static class DashboardEvents
             : throw ApiError.InvalidRequest($"'limit' must be a positive whole number of snapshots, not '{text}'.", "limit", "invalid_value");
     }
 
-    internal static DashboardSnapshot Snapshot(ModelCatalog catalog, JobStore? jobs)
+    internal static DashboardSnapshot Snapshot(ModelCatalog catalog, JobStore? jobs, Credits.NodeCredits? credits = null)
     {
         var stats = catalog.Stats;
         return new DashboardSnapshot
@@ -86,6 +87,7 @@ internal static class DashboardEvents
                 TokensPerSecond = Math.Round(run.TokensPerSecond, 1), FinishedAtMs = run.FinishedAtMs,
             })],
             Jobs = jobs?.CountByStatus(),
+            Credits = credits is null ? null : Credits.CreditsEndpoints.DashboardSummary(credits),
         };
     }
 }

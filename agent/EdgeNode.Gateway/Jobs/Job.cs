@@ -18,6 +18,9 @@ public sealed record Job
     /// <summary>The endpoint's status code and JSON answer, once the job has finished (completed or failed).</summary>
     public int? StatusCode { get; init; }
     public string? Result { get; init; }
+
+    /// <summary>The account of the key that submitted it (a hash, never the key): the job's receipt charges it.</summary>
+    public string? KeyId { get; init; }
 }
 
 /// <summary>The states of a job, as OpenAI's batch API names them.</summary>

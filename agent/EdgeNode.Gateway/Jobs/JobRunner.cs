@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace EdgeNode.Gateway.Jobs;
 
 /// <summary>
-/// Runs queued jobs one at a time, oldest first, when the node has spare capacity: a job starts only while its model
-/// has no interactive request running or waiting, so a job never makes a person wait longer than one job's run.
+/// Runs queued jobs one at a time, oldest first, when the node has spare capacity: a job starts only while the
+/// device's governor lets the node serve (<see cref="JobAdmission"/>: not draining for heat, battery or power) and
+/// its model has no interactive request running or waiting, so a job never makes a person wait longer than one job's run.
 /// Each job runs exactly the code a non-streaming request runs, and its answer (or error) is stored as that
 /// endpoint's status and body. Finished jobs are purged after the retention period.
 /// </summary>
@@ -21,6 +22,8 @@ public sealed class JobRunner
     private readonly ModelCatalog _catalog;
     private readonly GatewayOptions _options;
     private readonly ILogger _log;
+    private readonly JobAdmission _admission;
+    private readonly Credits.NodeCredits? _credits;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Lock _gate = new();
     private string? _runningId;
@@ -28,8 +31,10 @@ public sealed class JobRunner
     private long _runningCharacters;
     private int _runningMaxTokens;
 
-    public JobRunner(JobStore store, ModelCatalog catalog, GatewayOptions options, ILogger log)
+    public JobRunner(JobStore store, ModelCatalog catalog, GatewayOptions options, ILogger log, JobAdmission? admission = null, Credits.NodeCredits? credits = null)
     {
+        _admission = admission ?? new JobAdmission();
+        _credits = credits;
         _store = store;
         _catalog = catalog;
         _options = options;
@@ -72,6 +77,21 @@ public sealed class JobRunner
                 if (purged > 0)
                     _log.LogInformation("purged {Count} jobs finished more than {Hours} hours ago", purged, _options.JobRetention.TotalHours);
                 nextPurge = DateTime.UtcNow + s_purgeEvery;
+            }
+            // A drained node starts no job: it is not taken (it stays queued), and the loop waits for the governor.
+            if (_admission.PausedBecause is { } paused)
+            {
+                _log.LogInformation("jobs paused: {Reason}", paused);
+                try
+                {
+                    await _admission.WaitOpenAsync(stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                _log.LogInformation("jobs resumed");
+                continue;
             }
             var job = _store.TakeNext();
             if (job is null)
@@ -138,6 +158,7 @@ public sealed class JobRunner
         try
         {
             var body = Encoding.UTF8.GetBytes(job.Body);
+            var serving = Api.RequestServing.ForJob(job.Id, job.KeyId ?? Ledger.AccountIds.Anonymous, _credits);
             ValueTask Progress(string piece)
             {
                 Interlocked.Add(ref _runningCharacters, piece.Length);
@@ -148,7 +169,7 @@ public sealed class JobRunner
                 var request = RequestBody.Parse(body, GatewayJsonContext.Default.CompletionRequest);
                 request.Stream = false;
                 await WaitForSpareCapacityAsync(request.Model, request.MaxTokens ?? CompletionsEndpoint.DefaultMaxTokens, cancellation).ConfigureAwait(false);
-                var answer = await CompletionsEndpoint.AnswerAsync(request, _catalog, Progress, cancellation).ConfigureAwait(false);
+                var answer = await CompletionsEndpoint.AnswerAsync(request, _catalog, serving, Progress, cancellation).ConfigureAwait(false);
                 return (200, JsonSerializer.Serialize(answer, GatewayJsonContext.Default.Completion));
             }
             else
@@ -156,7 +177,7 @@ public sealed class JobRunner
                 var request = RequestBody.Parse(body, GatewayJsonContext.Default.ChatCompletionRequest);
                 request.Stream = false;
                 await WaitForSpareCapacityAsync(request.Model, request.MaxCompletionTokens ?? request.MaxTokens ?? 0, cancellation).ConfigureAwait(false);
-                var answer = await ChatCompletionsEndpoint.AnswerAsync(request, _catalog, _options, Progress, cancellation).ConfigureAwait(false);
+                var answer = await ChatCompletionsEndpoint.AnswerAsync(request, _catalog, _options, serving, Progress, cancellation).ConfigureAwait(false);
                 return (200, JsonSerializer.Serialize(answer, GatewayJsonContext.Default.ChatCompletion));
             }
         }

@@ -11,7 +11,7 @@ namespace EdgeNode.Gateway.Jobs;
 /// </summary>
 public sealed class JobStore : IDisposable
 {
-    private const string Columns = "id, custom_id, url, body, status, created_at, started_at, finished_at, attempts, status_code, result";
+    private const string Columns = "id, custom_id, url, body, status, created_at, started_at, finished_at, attempts, status_code, result, key_id";
 
     private readonly SqliteConnection _db;
     private readonly Lock _gate = new();
@@ -44,21 +44,27 @@ public sealed class JobStore : IDisposable
               result TEXT)
             """);
         Execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq)");
+        // Databases made before jobs were charged to their key gain the column; their jobs stay unowned.
+        using (var columns = Command("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'key_id'"))
+        {
+            if (Convert.ToInt64(columns.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+                Execute("ALTER TABLE jobs ADD COLUMN key_id TEXT");
+        }
         DatabasePath = path;
     }
 
     public string DatabasePath { get; }
 
     /// <summary>Stores a new queued job, or returns the job an earlier request with the same idempotency key made.</summary>
-    public (Job Job, bool Created) Submit(string? customId, string url, string body, string? idempotencyKey)
+    public (Job Job, bool Created) Submit(string? customId, string url, string body, string? idempotencyKey, string? keyId = null)
     {
         lock (_gate)
         {
             if (idempotencyKey is not null && Find("idempotency_key = $key", ("$key", idempotencyKey)) is { } earlier)
                 return (earlier, false);
             var id = $"job-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))}";
-            using var insert = Command("INSERT INTO jobs (id, custom_id, url, body, idempotency_key, status, created_at) VALUES ($id, $custom, $url, $body, $key, $status, $now)",
-                ("$id", id), ("$custom", customId), ("$url", url), ("$body", body), ("$key", idempotencyKey), ("$status", JobStatus.Queued), ("$now", Now()));
+            using var insert = Command("INSERT INTO jobs (id, custom_id, url, body, idempotency_key, status, created_at, key_id) VALUES ($id, $custom, $url, $body, $key, $status, $now, $owner)",
+                ("$id", id), ("$custom", customId), ("$url", url), ("$body", body), ("$key", idempotencyKey), ("$status", JobStatus.Queued), ("$now", Now()), ("$owner", keyId));
             insert.ExecuteNonQuery();
             return (Find("id = $id", ("$id", id))!, true);
         }
@@ -198,6 +204,7 @@ public sealed class JobStore : IDisposable
                 Attempts = reader.GetInt32(8),
                 StatusCode = reader.IsDBNull(9) ? null : reader.GetInt32(9),
                 Result = reader.IsDBNull(10) ? null : reader.GetString(10),
+                KeyId = reader.IsDBNull(11) ? null : reader.GetString(11),
             });
         }
         return jobs;

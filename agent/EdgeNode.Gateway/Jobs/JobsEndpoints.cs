@@ -14,7 +14,7 @@ internal static class JobsEndpoints
     public const string ChatCompletionsUrl = "/v1/chat/completions";
     private const int MaxIdempotencyKeyLength = 256;
 
-    public static async Task SubmitAsync(HttpContext context, JobStore store, JobRunner runner, ModelCatalog catalog, GatewayOptions options)
+    public static async Task SubmitAsync(HttpContext context, JobStore store, JobRunner runner, ModelCatalog catalog, GatewayOptions options, Modes.ModePicker picker)
     {
         var submission = await RequestBody.ReadAsync(context.Request, GatewayJsonContext.Default.JobSubmission, options.MaxRequestBodyBytes).ConfigureAwait(false);
         if (submission.Url is null)
@@ -23,15 +23,17 @@ internal static class JobsEndpoints
             throw ApiError.InvalidRequest($"'url' must be {CompletionsUrl} or {ChatCompletionsUrl}, not '{submission.Url}'.", "url", "invalid_value");
         if (submission.Body is not { ValueKind: JsonValueKind.Object } body)
             throw ApiError.InvalidRequest("'body' must be the JSON object the endpoint takes.", "body", "invalid_value");
-        // An unknown model is refused now rather than failing later; every other check runs with the job.
+        // An unknown model, a model no mode here can serve, or a key out of credits is refused now rather than failing
+        // later; every other check runs with the job.
+        var keyId = (context.RequestServices.GetService(typeof(Credits.NodeCredits)) as Credits.NodeCredits)?.KeyIdOf(Credits.CallerKey.Of(context)) ?? Ledger.AccountIds.Anonymous;
         if (body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String)
-            _ = catalog.Get(model.GetString());
+            _ = RequestServing.Begin(context, catalog.Get(model.GetString()), picker, async: true);
         if (body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True)
             throw ApiError.InvalidRequest("A job cannot stream; leave 'stream' out of its body and fetch the result with GET /v1/jobs/{id}.", "body.stream", "invalid_value");
         var key = context.Request.Headers["Idempotency-Key"].ToString();
         if (key.Length > MaxIdempotencyKeyLength)
             throw ApiError.InvalidRequest($"The Idempotency-Key header is longer than {MaxIdempotencyKeyLength} characters.", null, "invalid_value");
-        var (job, created) = store.Submit(submission.CustomId, submission.Url, body.GetRawText(), key.Length == 0 ? null : key);
+        var (job, created) = store.Submit(submission.CustomId, submission.Url, body.GetRawText(), key.Length == 0 ? null : key, keyId);
         if (created)
             runner.Wake();
         await WriteAsync(context, View(job, runner)).ConfigureAwait(false);

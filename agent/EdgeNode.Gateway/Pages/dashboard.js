@@ -48,7 +48,12 @@
     fill($("jobs"), s.jobs ? Object.entries(s.jobs).map(([status, count]) => [status, count]) : [], "jobs are off on this node", 2);
     $("pool").textContent = s.pool ? JSON.stringify(s.pool) : "no pool yet";
     $("sensors").textContent = s.sensors ? JSON.stringify(s.sensors) : "no sensor";
-    $("credits").textContent = s.credits ? JSON.stringify(s.credits) : "no credits yet";
+    const c = s.credits;
+    $("credits").textContent = c
+      ? c.node_id + ": balance " + c.balance + " credits (earned " + c.earned + ", spent by its keys " + c.spent + "); " +
+        c.receipts + " receipts from " + c.members + " pool member" + (c.members === 1 ? "" : "s")
+      : "credits are off on this node";
+    $("credits").className = c ? "" : "placeholder";
     $("status").textContent = "live";
     $("status").className = "live";
   }
