@@ -40,10 +40,20 @@ public static partial class BenchCommand
           --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
           --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
 
+        Speculative decoding against plain remote decoding (greedy; starts its own serve with --model as the target):
+          --speculative      run this benchmark instead: a delay proxy in front of the verifier, a row per drafter
+          --draft M          draft model with the target's tokenizer; adds rows for it, the target's int4 copy and ngram
+          --rtt LIST         round trips in ms added by the delay proxy (default 0,20,50,100)
+          --alphas LIST      oracle drafter's acceptance rates for the speedup curve, e.g. 0.5,0.7,0.8,0.9
+          --rate LIST        link rates in Mbit/s: the verifier runs in a network namespace behind tc tbf (root), e.g. 10,100
+          --sessions N       verifier capacity: N sessions, 4 at a time, with and without drafts (default 16; 0 skips)
+
         """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
 
     public static int Run(ArgumentReader args)
     {
+        if (args.Flag("speculative"))
+            return RunSpeculative(args);
         if (args.Flag("load"))
             return RunLoad(args);
         var model = args.Required("model", "<checkpoint|dir>");

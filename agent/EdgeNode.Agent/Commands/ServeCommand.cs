@@ -7,6 +7,7 @@ using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Verifier;
 
 namespace EdgeNode.Agent.Commands;
 
@@ -36,6 +37,7 @@ public static partial class ServeCommand
           --log-level L      info (start, model loads, stop, failures) | debug (also one line per request) (default info)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
+          --verifier-idle S  speculative verifier: close a session after S seconds without a request (default 120)
         """ + CreditsHelp + """
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
@@ -65,6 +67,7 @@ public static partial class ServeCommand
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
+        var verifier = VerifierOptionsFrom(args);
         ReadCreditsArguments(args, settings);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
@@ -85,9 +88,15 @@ public static partial class ServeCommand
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
         using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
-        GatewayHost.RunAsync(options, served, [new SystemdModule()], default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
+        // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
+        GatewayHost.RunAsync(options, served, [new SystemdModule(), new VerifierModule(verifier)], default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
         return 0;
     }
+
+    private static VerifierOptions VerifierOptionsFrom(ArgumentReader args) => new()
+    {
+        SessionIdleTimeout = TimeSpan.FromSeconds(args.Int("verifier-idle", (int)VerifierOptions.DefaultSessionIdleTimeout.TotalSeconds, 1, 86_400)),
+    };
 
     private static GatewayOptions GatewayOptionsFrom(ServeSettings settings)
     {
