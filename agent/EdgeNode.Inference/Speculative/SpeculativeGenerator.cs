@@ -144,11 +144,9 @@ public sealed class SpeculativeGenerator
         }
         if (stop != StopReason.StopText)
         {
-            var tail = stopTexts.Append(text.Flush());
+            var tail = stopTexts.Finish(text.Flush());
             if (stopTexts.Stopped)
                 stop = StopReason.StopText;
-            else
-                tail += stopTexts.Flush();
             if (tail.Length > 0)
             {
                 output.Append(tail);
