@@ -14,29 +14,46 @@ namespace EdgeNode.Agent.Commands;
 
 /// <summary>
 /// `edgenode bench`: prefill and decode speed, time to first token, memory, bytes of weights read per
-/// token, this machine's read bandwidth and the decode bound it sets, and node-llama-cpp on the same
-/// weights in the same command, for the ratio.
+/// token, this machine's read bandwidth and the decode bound it sets, and llama.cpp on the same weights in the
+/// same command, for the ratio: native llama-bench built for this CPU (decode interleaved with EdgeNode's, round by
+/// round, medians reported) and node-llama-cpp's prebuilt binary.
 /// </summary>
 public static partial class BenchCommand
 {
     public const string Help = """
         usage: edgenode bench --model M [options]
 
-        The peer runs F32 / Q8_0 / Q4_0 of the same weights for --precision fp32 / int8 / int4, on the same --threads.
+        The peers run F32 / Q8_0 / Q4_0 of the same weights for --precision fp32 / int8 / int4, on the same --threads:
+        native llama.cpp (llama-bench from ci/build-llama-cpp) and node-llama-cpp.
 
           --model M          llama2.c checkpoint (or its folder), or a converted folder (then --gguf for the peer)
           --tokenizer F      tokenizer, when not beside the checkpoint
           --prompt-tokens N  prompt length for the prefill measurement (default 64)
           --tokens N         tokens to decode (default 128)
           --gguf F           GGUF file for the peer (default: exported from the checkpoint)
-          --no-peer          skip node-llama-cpp
+          --no-peer          skip both peers
+          --no-node-peer     skip node-llama-cpp (keep native llama-bench)
+          --llama-bench F    native llama-bench (default: $EDGENODE_LLAMA_BENCH, then artifacts/llama.cpp/*-native)
+          --llama-bench-args A extra llama-bench options, space-separated (e.g. --llama-bench-args="--poll 0": workers sleep
+                             instead of spinning at barriers, which matters on a machine shared with other work)
+          --rounds N         decode rounds, EdgeNode and llama-bench interleaved; medians reported (default 3)
           --label TEXT       label for the table and JSON (e.g. "random weights at the shape of stories15M")
           --json-out F       where to write the JSON (default bench-<model>-<precision>.json)
+
+        Speculative decoding against plain remote decoding (greedy; starts its own serve with --model as the target):
+          --speculative      run this benchmark instead: a delay proxy in front of the verifier, a row per drafter
+          --draft M          draft model with the target's tokenizer; adds rows for it, the target's int4 copy and ngram
+          --rtt LIST         round trips in ms added by the delay proxy (default 0,20,50,100)
+          --alphas LIST      oracle drafter's acceptance rates for the speedup curve, e.g. 0.5,0.7,0.8,0.9
+          --rate LIST        link rates in Mbit/s: the verifier runs in a network namespace behind tc tbf (root), e.g. 10,100
+          --sessions N       verifier capacity: N sessions, 4 at a time, with and without drafts (default 16; 0 skips)
 
         """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
 
     public static int Run(ArgumentReader args)
     {
+        if (args.Flag("speculative"))
+            return RunSpeculative(args);
         if (args.Flag("load"))
             return RunLoad(args);
         var model = args.Required("model", "<checkpoint|dir>");
@@ -47,6 +64,10 @@ public static partial class BenchCommand
         var decodeTokens = args.Int("tokens", 128, 2, 8192);
         var ggufArg = args.String("gguf");
         var noPeer = args.Flag("no-peer");
+        var noNodePeer = args.Flag("no-node-peer");
+        var llamaBenchArg = args.String("llama-bench");
+        var llamaBenchExtra = (args.String("llama-bench-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var rounds = args.Int("rounds", 3, 1, 100);
         var label = args.String("label");
         var jsonOut = args.String("json-out");
         var inference = InferenceArguments.Read(args);
@@ -80,14 +101,48 @@ public static partial class BenchCommand
         var joulesPerToken = energy.Finish(ours.Tokens.Length, TimeSpan.FromSeconds(ours.Tokens.Length / Math.Max(ours.DecodeTokS, 1e-9)));
         var peakRss = ProcessMemory.PeakResidentBytes;
 
+        // The GGUF itself when the model is one, so both engines read the very same blocks.
+        string? gguf = noPeer ? null
+            : ggufArg ?? (model.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? model : ExportGguf(model, tokenizerArg, precision, log));
+        var llamaBench = noPeer ? null : LlamaBenchPeer.Find(llamaBenchArg);
+        if (!noPeer && llamaBench is null)
+            log.WriteLine("edgenode bench: native llama-bench not found (run `bash ci/build-llama-cpp`); its row is left out");
+
+        // On a shared machine the load drifts: EdgeNode and llama-bench alternate round by round so both see the
+        // same conditions, and the medians are compared.
+        var ourRounds = new List<double> { ours.DecodeTokS };
+        var nativeRounds = new List<double>();
+        LlamaBenchRun? native = null;
+        for (var round = 0; round < rounds; round++)
+        {
+            if (round > 0)
+                ourRounds.Add(DecodeMeasurement.Run(local, prompt, decodeTokens).DecodeTokS);
+            if (llamaBench is not null && gguf is not null)
+            {
+                log.WriteLine($"edgenode bench: [3/5] round {round + 1}/{rounds}: native llama-bench on the same file");
+                native = LlamaBenchPeer.Run(llamaBench, gguf, decodeTokens, threads, 1, TimeSpan.FromMinutes(20), llamaBenchExtra);
+                nativeRounds.Add(native.DecodeTokS);
+            }
+        }
+        var ourDecode = Median(ourRounds);
+        NativePeerResult? nativePeer = native is null ? null : new NativePeerResult
+        {
+            Gguf = gguf!,
+            DecodeTokS = Median(nativeRounds),
+            RoundsTokS = [.. nativeRounds],
+            Commit = native.Commit,
+            BuildFlags = native.BuildFlags,
+            Binary = native.Binary,
+            ExtraArguments = string.Join(' ', llamaBenchExtra),
+        };
+
         var weightBytes = WeightBytesPerToken(manifest);
         var bound = bandwidth / weightBytes;
 
         PeerResult? peer = null;
-        if (!noPeer)
+        if (gguf is not null && !noNodePeer)
         {
             log.WriteLine("edgenode bench: [4/5] node-llama-cpp on the same weights");
-            var gguf = ggufArg ?? ExportGguf(model, tokenizerArg, precision, log);
             var run = LlamaCppPeer.Run(gguf, prompt, decodeTokens, threads, TimeSpan.FromMinutes(20));
             var agree = 0;
             while (agree < Math.Min(run.Tokens.Length, ours.Tokens.Length) && run.Tokens[agree] == ours.Tokens[agree])
@@ -118,7 +173,8 @@ public static partial class BenchCommand
             PromptTokens = prompt.Length,
             DecodeTokens = ours.Tokens.Length,
             PrefillTokS = ours.PrefillTokS,
-            DecodeTokS = ours.DecodeTokS,
+            DecodeTokS = ourDecode,
+            DecodeRoundsTokS = [.. ourRounds],
             TtftMs = ours.TtftMs,
             StartToFirstTokenMs = startup.WallMs,
             ChildPeakRssMb = startup.PeakRssMb,
@@ -127,9 +183,11 @@ public static partial class BenchCommand
             WeightBytesPerToken = weightBytes,
             MemoryBandwidthGbS = bandwidth / 1e9,
             DecodeBoundTokS = bound,
-            FractionOfBound = ours.DecodeTokS / bound,
+            FractionOfBound = ourDecode / bound,
             Peer = peer,
-            DecodeRatioVsPeer = peer is { DecodeTokS: > 0 } ? ours.DecodeTokS / peer.DecodeTokS : null,
+            NativePeer = nativePeer,
+            DecodeRatioVsNative = nativePeer is { DecodeTokS: > 0 } ? ourDecode / nativePeer.DecodeTokS : null,
+            DecodeRatioVsPeer = peer is { DecodeTokS: > 0 } ? ourDecode / peer.DecodeTokS : null,
             PrefillRatioVsPeer = peer is { PrefillTokS: > 0 } ? ours.PrefillTokS / peer.PrefillTokS : null,
             JoulesPerToken = joulesPerToken,
             PowerSensor = energy.SensorName,
@@ -146,13 +204,20 @@ public static partial class BenchCommand
         var o = Console.Out;
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine();
-        o.WriteLine($"| model | precision | threads | prefill tok/s | decode tok/s | TTFT ms | start→first token ms | peak RSS MB | weights/token MB | bound tok/s | % of bound | llama.cpp decode tok/s | ratio | greedy agreement |");
-        o.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        o.WriteLine($"| model | precision | threads | prefill tok/s | decode tok/s | TTFT ms | start→first token ms | peak RSS MB | weights/token MB | bound tok/s | % of bound | native llama.cpp tok/s | ratio | node-llama-cpp tok/s | ratio | greedy agreement |");
+        o.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var nativeDecode = r.NativePeer is null ? "—" : r.NativePeer.DecodeTokS.ToString("F1", inv);
+        var nativeRatio = r.DecodeRatioVsNative is { } n ? n.ToString("F2", inv) + "×" : "—";
         var peerDecode = r.Peer is null ? "—" : r.Peer.DecodeTokS.ToString("F1", inv);
         var ratio = r.DecodeRatioVsPeer is { } x ? x.ToString("F2", inv) + "×" : "—";
         var agreement = r.Peer is null ? "—" : $"{r.Peer.AgreeingTokens}/{r.Peer.ComparedTokens}";
         o.WriteLine(string.Create(inv,
-            $"| {r.Model} | {r.Precision} | {r.Threads} | {r.PrefillTokS:F1} | {r.DecodeTokS:F1} | {r.TtftMs:F1} | {r.StartToFirstTokenMs:F0} | {r.ChildPeakRssMb:F1} | {r.WeightBytesPerToken / 1048576.0:F2} | {r.DecodeBoundTokS:F1} | {r.FractionOfBound * 100:F0}% | {peerDecode} | {ratio} | {agreement} |"));
+            $"| {r.Model} | {r.Precision} | {r.Threads} | {r.PrefillTokS:F1} | {r.DecodeTokS:F1} | {r.TtftMs:F1} | {r.StartToFirstTokenMs:F0} | {r.ChildPeakRssMb:F1} | {r.WeightBytesPerToken / 1048576.0:F2} | {r.DecodeBoundTokS:F1} | {r.FractionOfBound * 100:F0}% | {nativeDecode} | {nativeRatio} | {peerDecode} | {ratio} | {agreement} |"));
+        static string List(double[] values) => string.Join(", ", values.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)));
+        o.WriteLine($"decode medians of {r.DecodeRoundsTokS.Length} interleaved rounds: EdgeNode [{List(r.DecodeRoundsTokS)}]"
+            + (r.NativePeer is { } np ? $", native llama.cpp [{List(np.RoundsTokS)}]" : ""));
+        if (r.NativePeer is { } nb)
+            o.WriteLine($"native llama.cpp {nb.Commit}, built with {nb.BuildFlags}" + (nb.ExtraArguments.Length > 0 ? $"; run with {nb.ExtraArguments}" : ""));
         o.WriteLine(string.Create(inv, $"memory read bandwidth {r.MemoryBandwidthGbS:F1} GB/s ({r.Threads} threads); idle RSS with the model loaded {r.ChildIdleRssMb:F1} MB"));
         o.WriteLine(r.JoulesPerToken is { } j
             ? string.Create(inv, $"energy {j:F3} J/token ({r.PowerSensor})")
@@ -191,6 +256,12 @@ public static partial class BenchCommand
         return target;
     }
 
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
     private static string Sanitize(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_'));
 }
 
@@ -207,6 +278,7 @@ public sealed class BenchReport
     public int DecodeTokens { get; init; }
     public double PrefillTokS { get; init; }
     public double DecodeTokS { get; init; }
+    public double[] DecodeRoundsTokS { get; init; } = [];
     public double TtftMs { get; init; }
     public double StartToFirstTokenMs { get; init; }
     public double ChildPeakRssMb { get; init; }
@@ -217,6 +289,8 @@ public sealed class BenchReport
     public double DecodeBoundTokS { get; init; }
     public double FractionOfBound { get; init; }
     public PeerResult? Peer { get; init; }
+    public NativePeerResult? NativePeer { get; init; }
+    public double? DecodeRatioVsNative { get; init; }
     public double? DecodeRatioVsPeer { get; init; }
     public double? PrefillRatioVsPeer { get; init; }
     public double? JoulesPerToken { get; init; }
@@ -233,6 +307,18 @@ public sealed class PeerResult
     public int ComparedTokens { get; init; }
     public float? TopTwoGapAtDivergence { get; init; }
     public string? LlamaCpp { get; init; }
+}
+
+/// <summary>Native llama.cpp (llama-bench) on the same GGUF: the median of its rounds and how it was built.</summary>
+public sealed class NativePeerResult
+{
+    public required string Gguf { get; init; }
+    public double DecodeTokS { get; init; }
+    public double[] RoundsTokS { get; init; } = [];
+    public required string Commit { get; init; }
+    public required string BuildFlags { get; init; }
+    public required string Binary { get; init; }
+    public string ExtraArguments { get; init; } = "";
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

@@ -28,6 +28,11 @@ public static partial class GenerateCommand
                              EDGENODE_CONTEXT and what memory leaves for the KV cache; more than that is an error)
           --memory SIZE      memory to plan the context for, e.g. 4G (default: what is free now)
           --json             print one JSON object instead of streaming text
+          --verifier URL     speculative: draft here, verify on the `edgenode serve` at URL (key: EDGENODE_API_KEY);
+                             --model is then the target the verifier serves (a local copy names it and lends its tokenizer)
+          --draft D          with --verifier: a draft model (path or name, same tokenizer), ngram (prompt lookup, no model)
+                             or self-int4 (the target's own checkpoint converted to int4) (default ngram)
+          --draft-length K   with --verifier: drafts per round, or auto (from acceptance and round trip) (default auto)
 
         """ + PoolHelp + ChatArguments.Help + ConversionArguments.Help + InferenceArguments.Help;
 
@@ -60,9 +65,19 @@ public static partial class GenerateCommand
         var memory = args.String("memory");
         var chat = ChatArguments.Read(args);
         var json = args.Flag("json");
+        var verifier = args.String("verifier");
+        var draft = args.String("draft");
+        var draftLength = args.String("draft-length");
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         sampling.Validate();
+        if (verifier is not null)
+        {
+            return SpeculativeGenerateCommand.Run(new SpeculativeGenerateCommand.Request(
+                model, prompt, tokenizer, conversion, precision, options, requestedContext, chat, json, inference, verifier, draft ?? "ngram", draftLength));
+        }
+        if (draft is not null || draftLength is not null)
+            throw new UsageException("--draft and --draft-length belong to speculative generation: add --verifier URL");
 
         // The runtime first: a bad --ep or a missing ONNX Runtime fails before any conversion work.
         var runtime = new InferenceRuntime(inference);

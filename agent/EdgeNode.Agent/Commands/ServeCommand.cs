@@ -7,6 +7,7 @@ using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Verifier;
 
 namespace EdgeNode.Agent.Commands;
 
@@ -37,6 +38,7 @@ public static partial class ServeCommand
           --log-level L      info (start, model loads, stop, failures) | debug (also one line per request) (default info)
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
+          --verifier-idle S  speculative verifier: close a session after S seconds without a request (default 120)
         """ + CreditsHelp + """
 
         In a LAN pool (docs/pool-operators.md; the first model is the one offered to the pool):
@@ -76,6 +78,7 @@ public static partial class ServeCommand
         settings.Precision = args.String("precision") ?? settings.Precision;
         settings.LogLevel = args.String("log-level") ?? settings.LogLevel;
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
+        var verifier = VerifierOptionsFrom(args);
         ReadCreditsArguments(args, settings);
         ReadPoolArguments(args, settings);
         var inference = InferenceArguments.Read(args);
@@ -96,13 +99,19 @@ public static partial class ServeCommand
         var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
-        List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule()];
+        // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
+        List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule(), new VerifierModule(verifier)];
         if (settings.Pool is not null)
             modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32)));
         using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
         GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
         return 0;
     }
+
+    private static VerifierOptions VerifierOptionsFrom(ArgumentReader args) => new()
+    {
+        SessionIdleTimeout = TimeSpan.FromSeconds(args.Int("verifier-idle", (int)VerifierOptions.DefaultSessionIdleTimeout.TotalSeconds, 1, 86_400)),
+    };
 
     /// <summary>The pool's flags (--pool and the rest), over the file and the environment.</summary>
     private static void ReadPoolArguments(ArgumentReader args, ServeSettings settings)

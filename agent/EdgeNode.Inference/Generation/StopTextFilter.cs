@@ -71,6 +71,17 @@ public sealed class StopTextFilter
         return released;
     }
 
+    /// <summary>
+    /// The generation has ended: <paramref name="unfinishedBytes"/> (what the decoder still held of an unfinished
+    /// character) goes in last, then whatever was held back in case it began a stop text comes out as plain text,
+    /// unless those last bytes completed one (then <see cref="Stopped"/> is set). Returns the text still to emit.
+    /// </summary>
+    public string Finish(string unfinishedBytes)
+    {
+        var tail = Append(unfinishedBytes);
+        return Stopped ? tail : tail + Flush();
+    }
+
     /// <summary>The text has ended without a stop text: whatever was held back is plain text after all.</summary>
     public string Flush()
     {

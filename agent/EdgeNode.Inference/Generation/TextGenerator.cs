@@ -91,12 +91,9 @@ public sealed class TextGenerator
         }
         if (stop != StopReason.StopText)
         {
-            // Bytes of an unfinished character, then the text held back in case it began a stop text.
-            var tail = stopTexts.Append(text.Flush());
+            var tail = stopTexts.Finish(text.Flush());
             if (stopTexts.Stopped)
                 stop = StopReason.StopText;
-            else
-                tail += stopTexts.Flush();
             if (tail.Length > 0)
             {
                 output.Append(tail);

@@ -57,13 +57,24 @@ public sealed class TokenSampler
     public ReadOnlySpan<float> CandidateProbabilities => _values.AsSpan(0, _count);
 
     /// <summary>Chooses a token. <paramref name="logits"/> may be modified (repetition penalty).</summary>
-    public int Sample(Span<float> logits, ReadOnlySpan<int> history)
+    public int Sample(Span<float> logits, ReadOnlySpan<int> history) =>
+        Distribution(logits, history) ? Draw() : _ids[0];
+
+    /// <summary>
+    /// Leaves the distribution <see cref="Sample"/> would draw from in <see cref="CandidateTokens"/> and
+    /// <see cref="CandidateProbabilities"/> without drawing (speculative verification compares it with the draft's).
+    /// Returns false when it is a single certain token (greedy, or logits with no finite maximum).
+    /// </summary>
+    public bool Distribution(Span<float> logits, ReadOnlySpan<int> history)
     {
         if (logits.IsEmpty)
             throw new ArgumentException("there are no logits to sample from", nameof(logits));
         ApplyRepetitionPenalty(logits, history);
         if (IsGreedy)
-            return SingleCandidate(ArgMax(logits));
+        {
+            SingleCandidate(ArgMax(logits));
+            return false;
+        }
 
         var vocab = logits.Length;
         var topK = _options.TopK > 0 && _options.TopK < vocab ? _options.TopK : vocab;
@@ -74,8 +85,11 @@ public sealed class TokenSampler
         else
             KeepWholeVocabulary(logits);
         if (_count == 0)
-            return SingleCandidate(ArgMax(logits));
-        return Draw();
+        {
+            SingleCandidate(ArgMax(logits));
+            return false;
+        }
+        return true;
     }
 
     /// <summary>Index of the largest logit; the first one wins a tie, as in the reference implementation.</summary>

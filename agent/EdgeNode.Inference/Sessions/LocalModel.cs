@@ -110,6 +110,29 @@ public sealed class LocalModel : IDisposable
         return new ConversationState(caches);
     }
 
+    /// <summary>Layer slices, in order: a conversation holds one cache for each.</summary>
+    public int LayerSliceCount => _layers.Length;
+
+    /// <summary>A cache for layer slice <paramref name="slice"/>, for an owner that keeps caches apart from a state (a <see cref="KvCachePool"/>).</summary>
+    public KvCache CreateCache(int slice, int capacity) => _layers[slice].CreateCache(capacity);
+
+    /// <summary>
+    /// A conversation over caches someone else owns (one per layer slice, in order, as <see cref="CreateCache(int, int)"/>
+    /// makes them): a pool's caches, leased for one request. Do not dispose it; the caches go back to their owner.
+    /// </summary>
+    public ConversationState StateOver(KvCache[] caches)
+    {
+        ArgumentNullException.ThrowIfNull(caches);
+        if (caches.Length != _layers.Length)
+            throw new ArgumentException($"{caches.Length} caches given, the model has {_layers.Length} layer slices", nameof(caches));
+        for (var i = 0; i < caches.Length; i++)
+        {
+            if (caches[i].FirstLayer != _layers[i].Spec.FirstLayer || caches[i].EndLayer != _layers[i].Spec.EndLayer)
+                throw new ArgumentException($"cache {i} holds layers [{caches[i].FirstLayer},{caches[i].EndLayer}), the slice [{_layers[i].Spec.FirstLayer},{_layers[i].Spec.EndLayer})", nameof(caches));
+        }
+        return new ConversationState(caches);
+    }
+
     /// <summary>Native bytes one position of a conversation takes across every layer (keys and values).</summary>
     public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, Config.Layers, Manifest.KvPrecision);
 

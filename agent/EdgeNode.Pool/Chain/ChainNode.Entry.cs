@@ -211,12 +211,9 @@ public sealed partial class ChainNode
         var tail = "";
         if (reason != StopReason.StopText)
         {
-            // Bytes of an unfinished character, then the text held back in case it began a stop text.
-            tail = entry.StopTexts.Append(entry.Decoder.Flush());
+            tail = entry.StopTexts.Finish(entry.Decoder.Flush());
             if (entry.StopTexts.Stopped)
                 reason = StopReason.StopText;
-            else
-                tail += entry.StopTexts.Flush();
         }
         var now = Stopwatch.GetTimestamp();
         var first = entry.FirstTokenTimestamp == 0 ? now : entry.FirstTokenTimestamp;

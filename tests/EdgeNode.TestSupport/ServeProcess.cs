@@ -2,9 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using EdgeNode.TestSupport;
-
-namespace EdgeNode.Gateway.Tests;
+namespace EdgeNode.TestSupport;
 
 /// <summary>
 /// A real `edgenode serve` (the NativeAOT binary) on a free loopback port: started with port 0, its address read from
@@ -26,6 +24,8 @@ public sealed partial class ServeProcess : IDisposable
     public string ApiBase => BaseUrl + "/v1";
 
     public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     public string Stderr
     {
@@ -102,6 +102,8 @@ public sealed partial class ServeProcess : IDisposable
     /// <summary>SIGKILL: the process gets no chance to finish anything, as in a power cut or the OOM killer.</summary>
     public void KillHard()
     {
+        if (_process.HasExited)
+            return;
         _process.Kill();
         _process.WaitForExit();
     }
