@@ -36,6 +36,11 @@ public sealed class ServeSettings
     public decimal? DailyFloor { get; set; }
     public long? MemoryBudgetBytes { get; set; }
 
+    // Speculative mode: a draft here, the target on a remote verifier (ServeCommand.Speculative.cs reads these).
+    public string? VerifierUrl { get; set; }
+    public string? VerifierKey { get; set; }
+    public string? Draft { get; set; }
+
     public static ServeSettings Load(string path)
     {
         if (!File.Exists(path))
@@ -47,7 +52,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes, verifier_url, verifier_key, draft");
         }
     }
 
@@ -65,6 +70,9 @@ public sealed class ServeSettings
         LogLevel = variable("EDGENODE_LOG_LEVEL") is { Length: > 0 } level ? level : LogLevel;
         JobsDb = variable("EDGENODE_JOBS_DB") is { Length: > 0 } jobs ? jobs : JobsDb;
         LedgerDb = variable("EDGENODE_LEDGER_DB") is { Length: > 0 } ledger ? ledger : LedgerDb;
+        VerifierUrl = variable("EDGENODE_VERIFIER_URL") is { Length: > 0 } verifier ? verifier : VerifierUrl;
+        VerifierKey = variable("EDGENODE_VERIFIER_KEY") is { Length: > 0 } verifierKey ? verifierKey : VerifierKey;
+        Draft = variable("EDGENODE_DRAFT") is { Length: > 0 } draft ? draft : Draft;
     }
 
     private static int Whole(string name, string text) =>

@@ -24,7 +24,8 @@ public static partial class ServeCommand
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
                              key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
-                             credits_per_token_layer, daily_floor, memory_budget_bytes)
+                             credits_per_token_layer, daily_floor, memory_budget_bytes, verifier_url, verifier_key,
+                             draft)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -38,11 +39,11 @@ public static partial class ServeCommand
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
           --verifier-idle S  speculative verifier: close a session after S seconds without a request (default 120)
-        """ + CreditsHelp + """
+        """ + CreditsHelp + SpeculativeHelp + """
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
-        EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB), then
+        EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB, EDGENODE_VERIFIER_URL, EDGENODE_VERIFIER_KEY, EDGENODE_DRAFT), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
         fed. The API is described in docs/api.md.
@@ -69,6 +70,7 @@ public static partial class ServeCommand
         settings.JobsDb = args.String("jobs-db") ?? settings.JobsDb;
         var verifier = VerifierOptionsFrom(args);
         ReadCreditsArguments(args, settings);
+        ReadSpeculativeArguments(args, settings);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
@@ -87,9 +89,14 @@ public static partial class ServeCommand
         var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
             LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
+        using var speculative = SpeculativeModeFrom(settings, runtime, precision, conversion);
         using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
         // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
-        GatewayHost.RunAsync(options, served, [new SystemdModule(), new VerifierModule(verifier)], default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
+        GatewayHost.RunAsync(options, served, [new SystemdModule(), new VerifierModule(verifier)], default, new GatewayPlugIns
+        {
+            JobAdmission = governed.Admission,
+            Modes = speculative is null ? [] : [speculative],
+        }).GetAwaiter().GetResult();
         return 0;
     }
 
