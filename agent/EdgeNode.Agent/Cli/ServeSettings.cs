@@ -43,6 +43,11 @@ public sealed class ServeSettings
     public string? MaxMemory { get; set; }
     public string? KvMemory { get; set; }
 
+    // Speculative mode: a draft here, the target on a remote verifier (ServeCommand.Speculative.cs reads these).
+    public string? VerifierUrl { get; set; }
+    public string? VerifierKey { get; set; }
+    public string? Draft { get; set; }
+
     public static ServeSettings Load(string path)
     {
         if (!File.Exists(path))
@@ -54,7 +59,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes, pool, broker, data_port, node_id, max_memory, kv_memory");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes, pool, broker, data_port, node_id, max_memory, kv_memory, verifier_url, verifier_key, draft");
         }
     }
 
@@ -79,6 +84,10 @@ public sealed class ServeSettings
         NodeId = variable("EDGENODE_NODE_ID") is { Length: > 0 } node ? node : NodeId;
         MaxMemory = variable("EDGENODE_MAX_MEMORY") is { Length: > 0 } max ? max : MaxMemory;
         KvMemory = variable("EDGENODE_KV_MEMORY") is { Length: > 0 } kv ? kv : KvMemory;
+
+        VerifierUrl = variable("EDGENODE_VERIFIER_URL") is { Length: > 0 } verifier ? verifier : VerifierUrl;
+        VerifierKey = variable("EDGENODE_VERIFIER_KEY") is { Length: > 0 } verifierKey ? verifierKey : VerifierKey;
+        Draft = variable("EDGENODE_DRAFT") is { Length: > 0 } draft ? draft : Draft;
     }
 
     private static int Whole(string name, string text) =>

@@ -25,7 +25,7 @@ public static partial class ServeCommand
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
                              key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
                              credits_per_token_layer, daily_floor, memory_budget_bytes,
-                             pool, broker, data_port, node_id, max_memory, kv_memory)
+                             pool, broker, data_port, node_id, max_memory, kv_memory, verifier_url, verifier_key, draft)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -39,7 +39,7 @@ public static partial class ServeCommand
           --ep LIST          execution providers in order, e.g. xnnpack,cpu (default cpu)
           --ort-library F    path of libonnxruntime.so
           --verifier-idle S  speculative verifier: close a session after S seconds without a request (default 120)
-        """ + CreditsHelp + """
+        """ + CreditsHelp + SpeculativeHelp + """
 
         In a LAN pool (docs/pool-operators.md; the first model is the one offered to the pool):
           --pool NAME        join pool NAME: hold the layers its plan gives this node and serve them on the data port
@@ -53,7 +53,7 @@ public static partial class ServeCommand
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
         EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB, EDGENODE_POOL, EDGENODE_BROKER, EDGENODE_DATA_PORT, EDGENODE_NODE_ID,
-        EDGENODE_MAX_MEMORY, EDGENODE_KV_MEMORY), then
+        EDGENODE_MAX_MEMORY, EDGENODE_KV_MEMORY, EDGENODE_VERIFIER_URL, EDGENODE_VERIFIER_KEY, EDGENODE_DRAFT), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
         fed. The API is described in docs/api.md.
@@ -81,6 +81,7 @@ public static partial class ServeCommand
         var verifier = VerifierOptionsFrom(args);
         ReadCreditsArguments(args, settings);
         ReadPoolArguments(args, settings);
+        ReadSpeculativeArguments(args, settings);
         var inference = InferenceArguments.Read(args);
         args.RejectUnknown();
         if (!threadsGiven && settings.Threads is { } threads)
@@ -103,8 +104,13 @@ public static partial class ServeCommand
         List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule(), new VerifierModule(verifier)];
         if (settings.Pool is not null)
             modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32)));
+        using var speculative = SpeculativeModeFrom(settings, runtime, precision, conversion);
         using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
-        GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns { JobAdmission = governed.Admission }).GetAwaiter().GetResult();
+        GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns
+        {
+            JobAdmission = governed.Admission,
+            Modes = speculative is null ? [] : [speculative],
+        }).GetAwaiter().GetResult();
         return 0;
     }
 

@@ -71,6 +71,10 @@ public sealed class ApiError(int status, string message, string type, string? pa
     public static ApiError NoServingMode(string model, string missing) =>
         new(503, $"This node cannot serve '{model}' in any mode: {missing}.", "server_error", "model", "no_serving_mode") { NotRetryable = true };
 
+    /// <summary>The remote half of a plug-in mode (a verifier, the pool's entry node) failed mid-request: <paramref name="reason"/> says which and what to do.</summary>
+    public static ApiError ModeFailed(string model, string mode, string reason) =>
+        new(503, $"Serving '{model}' in {mode} mode failed: {reason}", "server_error", "model", "serving_mode_failed") { RetryAfterSeconds = 5 };
+
     public static ApiError NotFound(string method, string path) =>
         new(404, $"Invalid URL ({method} {path}); this node serves GET /v1/models, POST /v1/completions, POST /v1/chat/completions, /v1/jobs, GET /v1/credits, POST /v1/credits/receipts, GET /v1/dashboard/events, GET /metrics and the pages / and /chat (see docs/api.md).", "invalid_request_error", null, "unknown_url");
 

@@ -96,7 +96,7 @@ internal static class ChatCompletionsEndpoint
         }
     }
 
-    private static List<ChatMessage> Messages(List<ChatMessageInput>? input)
+    internal static List<ChatMessage> Messages(List<ChatMessageInput>? input)
     {
         if (input is null)
             throw ApiError.MissingParameter("messages");
@@ -141,7 +141,7 @@ internal static class ChatCompletionsEndpoint
         throw ApiError.InvalidRequest($"messages[{index}].content must be a string or an array of text parts.", $"messages[{index}].content", "invalid_type");
     }
 
-    private static (int[] PromptTokens, IReadOnlySet<int> EndOfTurn) Encode(LocalModel model, string id, List<ChatMessage> messages, string? fallbackTemplate)
+    internal static (int[] PromptTokens, IReadOnlySet<int> EndOfTurn) Encode(LocalModel model, string id, List<ChatMessage> messages, string? fallbackTemplate)
     {
         var template = TemplateFor(model, id, fallbackTemplate);
         try

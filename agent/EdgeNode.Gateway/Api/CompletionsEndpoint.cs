@@ -93,7 +93,7 @@ internal static class CompletionsEndpoint
     }
 
     /// <summary>The prompt: a string, or an array holding exactly one string (this node answers one prompt per request).</summary>
-    private static string PromptText(JsonElement? prompt)
+    internal static string PromptText(JsonElement? prompt)
     {
         if (prompt is not { } value || value.ValueKind == JsonValueKind.Null)
             throw ApiError.MissingParameter("prompt");
