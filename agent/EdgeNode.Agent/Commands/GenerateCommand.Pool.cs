@@ -28,14 +28,7 @@ public static partial class GenerateCommand
     public static int RunThroughPool(string entry, ArgumentReader args, TextWriter stdout)
     {
         var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
-        var sampling = new SamplingOptions
-        {
-            Temperature = args.Float("temperature", 0.8f),
-            TopK = args.Int("top-k", 40, 0),
-            TopP = args.Float("top-p", 0.95f),
-            RepetitionPenalty = args.Float("repeat-penalty", 1.0f),
-            Seed = args.ULong("seed"),
-        };
+        var sampling = SamplingFrom(args);
         var stop = args.String("stop");
         var maxTokens = args.Int("max-tokens", 256, 0);
         var context = args.Int("context", 0, 1);

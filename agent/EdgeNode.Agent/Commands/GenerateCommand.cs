@@ -46,14 +46,7 @@ public static partial class GenerateCommand
         var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
         var tokenizer = args.String("tokenizer");
         var (conversion, precision) = ConversionArguments.Read(args);
-        var sampling = new SamplingOptions
-        {
-            Temperature = args.Float("temperature", 0.8f),
-            TopK = args.Int("top-k", 40, 0),
-            TopP = args.Float("top-p", 0.95f),
-            RepetitionPenalty = args.Float("repeat-penalty", 1.0f),
-            Seed = args.ULong("seed"),
-        };
+        var sampling = SamplingFrom(args);
         var stop = args.String("stop");
         var options = new GenerationOptions
         {
@@ -141,4 +134,14 @@ public static partial class GenerateCommand
         }
         return 0;
     }
+
+    /// <summary>The sampling flags, read the same way whether the model runs here or in a pool.</summary>
+    private static SamplingOptions SamplingFrom(ArgumentReader args) => new()
+    {
+        Temperature = args.Float("temperature", 0.8f),
+        TopK = args.Int("top-k", 40, 0),
+        TopP = args.Float("top-p", 0.95f),
+        RepetitionPenalty = args.Float("repeat-penalty", 1.0f),
+        Seed = args.ULong("seed"),
+    };
 }
