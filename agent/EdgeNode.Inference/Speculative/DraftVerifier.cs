@@ -124,12 +124,31 @@ public sealed class DraftVerifier
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state);
+        Validate(draft);
+        if (state.Length != CachedLength)
+            throw new InvalidOperationException($"the KV cache holds {state.Length} positions, the session needs {CachedLength}; prefill it first");
+        var k = draft.Count;
+        _input[0] = _history[_count - 1];
+        draft.Proposed.CopyTo(_input.AsSpan(1));
+        var logits = model.Forward(_input.AsSpan(0, k + 1), state, allPositions: true);
+        var decision = Decide(logits, model.Config.VocabSize, draft);
+        // The pass wrote k+1 positions (the old last token and every draft); the accepted ones stay.
+        state.Truncate(_count - 1);
+        return decision;
+    }
+
+    /// <summary>
+    /// Checks a round's draft before any pass runs: its length against <see cref="MaxDraft"/> and the context, every
+    /// token and every candidate of its distributions against the vocabulary.
+    /// </summary>
+    /// <exception cref="ArgumentException">The draft is too long or names a token outside the vocabulary.</exception>
+    /// <exception cref="ContextFullException">The pass would not fit the context.</exception>
+    public void Validate(DraftBuffer draft)
+    {
         ArgumentNullException.ThrowIfNull(draft);
         var k = draft.Count;
         if (k > MaxDraft)
             throw new ArgumentException($"the draft has {k} tokens; at most {MaxDraft} are verified per round");
-        if (state.Length != CachedLength)
-            throw new InvalidOperationException($"the KV cache holds {state.Length} positions, the session needs {CachedLength}; prefill it first");
         if (_count + k > Capacity)
             throw new ContextFullException(Capacity, _count, k + 1);
         for (var i = 0; i < k; i++)
@@ -144,11 +163,22 @@ public sealed class DraftVerifier
                     throw new ArgumentOutOfRangeException(nameof(draft), $"the draft distribution at position {i} names token {id}, outside the vocabulary (0..{_sampledVocab - 1})");
             }
         }
+    }
+
+    /// <summary>
+    /// The acceptance rule over a pass that already ran: <paramref name="logits"/> holds k+1 rows of
+    /// <paramref name="rowWidth"/> (after the history's last token, then after each draft), wherever they were
+    /// computed (this process, or the last node of a pool chain). Appends the accepted drafts and the emitted token to
+    /// the history; the caller drops the rejected positions from its KV cache (to <see cref="CachedLength"/>).
+    /// The draft must have passed <see cref="Validate"/>.
+    /// </summary>
+    public VerifyDecision Decide(ReadOnlySpan<float> logits, int rowWidth, DraftBuffer draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var k = draft.Count;
+        if (logits.Length < (k + 1) * rowWidth || rowWidth < _sampledVocab)
+            throw new ArgumentException($"{k + 1} logits rows of {rowWidth} are needed, {logits.Length} values given", nameof(logits));
         EnsureHistory(_count + k + 1);
-        _input[0] = _history[_count - 1];
-        draft.Proposed.CopyTo(_input.AsSpan(1));
-        var logits = model.Forward(_input.AsSpan(0, k + 1), state, allPositions: true);
-        var vocab = model.Config.VocabSize;
         // Drafts go into the history ahead of the decision, so the repetition penalty at position i sees d1..di.
         draft.Proposed.CopyTo(_history.AsSpan(_count));
         var accepted = 0;
@@ -156,7 +186,7 @@ public sealed class DraftVerifier
         for (var i = 0; i <= k; i++)
         {
             var row = _row.AsSpan(0, _sampledVocab);
-            logits.Slice(i * vocab, _sampledVocab).CopyTo(row);
+            logits.Slice(i * rowWidth, _sampledVocab).CopyTo(row);
             var random = _sampler.Distribution(row, _history.AsSpan(0, _count + i));
             var ids = _sampler.CandidateTokens;
             var probabilities = _sampler.CandidateProbabilities;
@@ -207,8 +237,6 @@ public sealed class DraftVerifier
         _history[_count + accepted] = token;
         _count += accepted + 1;
         _lastExamined = accepted + (accepted < k ? 1 : 0);
-        // The pass wrote k+1 positions (the old last token and every draft); the accepted ones stay.
-        state.Truncate(_count - 1);
         return new VerifyDecision(accepted, token, _lastExamined);
     }
 

@@ -66,6 +66,11 @@ public sealed partial class ChainNode
             return;
         }
         var capacity = request.ContextLength > 0 ? request.ContextLength : config.MaxSeqLen;
+        if (request.Verifier)
+        {
+            OpenVerifierSession(client, id, request, sampling, encoding, zstd, capacity);
+            return;
+        }
         var tokenizer = _slices.Tokenizer;
         var prompt = tokenizer.Encode(request.Prompt);
         if (prompt.Length == 0 || prompt.Length > capacity)

@@ -111,6 +111,15 @@ public sealed partial class ChainNode
             case FrameType.Token:
                 OnToken(connection, header, work.PayloadSpan);
                 break;
+            case FrameType.Verify:
+                OnClientVerify(connection, header, work.PayloadSpan);
+                break;
+            case FrameType.VerifyHidden:
+                OnVerifyHidden(connection, header, work.PayloadSpan);
+                break;
+            case FrameType.Verdict:
+                OnVerdict(connection, header, work.PayloadSpan);
+                break;
             case FrameType.End:
                 OnEnd(connection, header);
                 break;
@@ -156,11 +165,24 @@ public sealed partial class ChainNode
             connection.SendError(header.SessionId, Epoch, new ChainErrorPayload(ChainErrorCode.Busy, NodeId, $"node {NodeId} holds its limit of {_options.MaxSessions} sessions; retry later"));
             return;
         }
+        VerifyState? verify = null;
+        if (request.Verifier)
+        {
+            var sampled = request.SampledVocabulary > 0 ? Math.Min(request.SampledVocabulary, _slices.Config.VocabSize) : _slices.Config.VocabSize;
+            if (request.MaxDraft is < 1 or > DataPlaneLimits.MaxDraftTokens || request.PromptTokens.Length == 0 || request.PromptTokens.Length >= request.Capacity)
+            {
+                Reject(connection, header, FrameRejection.Malformed,
+                    $"a verifier Open with max_draft {request.MaxDraft} (1..{DataPlaneLimits.MaxDraftTokens}) and {request.PromptTokens.Length} history tokens for a context of {request.Capacity}", ChainErrorCode.BadRequest);
+                return;
+            }
+            verify = CreateVerifyState(request.MaxDraft, sampled, SamplingOf(request), request.Capacity, request.PromptTokens, request.BenchmarkAcceptance);
+        }
         var session = new ChainSession(header.SessionId, connection, _slices.CreateCaches(request.Capacity), request.Encoding, request.Zstd, request.Capacity)
         {
-            Sampler = IsLast ? new TokenSampler(SamplingOf(request)) : null,
-            History = IsLast ? new List<int>(request.PromptTokens) : null,
+            Sampler = IsLast && !request.Verifier ? new TokenSampler(SamplingOf(request)) : null,
+            History = IsLast && !request.Verifier ? new List<int>(request.PromptTokens) : null,
             SampledVocabulary = request.SampledVocabulary > 0 ? Math.Min(request.SampledVocabulary, _slices.Config.VocabSize) : _slices.Config.VocabSize,
+            Verify = verify,
         };
         Add(session);
         if (!IsLast)
@@ -188,6 +210,12 @@ public sealed partial class ChainNode
         {
             Reject(connection, header, FrameRejection.ForeignSession,
                 $"hidden states for session {header.SessionId:x16}, which was not opened through this chain on node {NodeId}", ChainErrorCode.ForeignSession);
+            return;
+        }
+        if (session.Verify is not null)
+        {
+            FailSession(session, new ChainErrorPayload(ChainErrorCode.Malformed, NodeId,
+                $"plain hidden states for verifier session {session.Id:x16}: its passes come as VerifyHidden frames"));
             return;
         }
         if (header.FirstPosition != session.Position || header.PositionCount <= 0 || header.PositionCount > session.Capacity - session.Position)

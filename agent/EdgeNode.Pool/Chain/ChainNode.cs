@@ -229,7 +229,7 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
     }
 
     /// <summary>
-    /// Nodes stamp every frame with the plan's epoch and it must be this node's. A client knows no epoch: its Open and
+    /// Nodes stamp every frame with the plan's epoch and it must be this node's. A client knows no epoch: its Open, Verify and
     /// End may carry 0.
     /// </summary>
     private bool EpochAccepted(FrameConnection connection, in FrameHeader header)
@@ -239,7 +239,7 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
             return false;
         if (header.Epoch == epoch)
             return true;
-        return header.Epoch == 0 && IsClient(connection) && header.Type is FrameType.Open or FrameType.End or FrameType.Error;
+        return header.Epoch == 0 && IsClient(connection) && header.Type is FrameType.Open or FrameType.End or FrameType.Error or FrameType.Verify;
     }
 
     private static bool IsClient(FrameConnection connection) => string.IsNullOrEmpty(connection.PeerNodeId);

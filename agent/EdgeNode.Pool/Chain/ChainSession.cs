@@ -37,6 +37,9 @@ internal sealed class ChainSession(ulong id, FrameConnection upstream, KvCache[]
     // The entry's part.
     public EntryState? Entry { get; init; }
 
+    /// <summary>Set for a verifier session (speculative rounds instead of sampled steps), on every node.</summary>
+    public VerifyState? Verify { get; init; }
+
     public void Dispose()
     {
         foreach (var cache in Caches) cache.Dispose();

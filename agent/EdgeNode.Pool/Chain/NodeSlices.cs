@@ -144,13 +144,29 @@ public sealed class NodeSlices : IDisposable
         return caches;
     }
 
-    /// <summary>Token ids through the node's slices (entry only). Returns hidden states of every position, or the last position's logits when this node holds the head.</summary>
-    public ReadOnlySpan<float> RunTokens(ReadOnlySpan<int> tokens, KvCache[] caches) => Run(tokens, default, caches);
+    /// <summary>
+    /// Token ids through the node's slices (entry only). Returns hidden states of every position, or, when this node
+    /// holds the head, the logits of the last <paramref name="headRows"/> positions (one for a step; k + 1 to verify k drafts).
+    /// </summary>
+    public ReadOnlySpan<float> RunTokens(ReadOnlySpan<int> tokens, KvCache[] caches, int headRows = 1) => Run(tokens, default, caches, headRows);
 
-    /// <summary>Hidden states [positions][dim] through the node's slices. Returns hidden states of every position, or the last position's logits when this node holds the head.</summary>
-    public ReadOnlySpan<float> RunHidden(ReadOnlySpan<float> hidden, KvCache[] caches) => Run(default, hidden, caches);
+    /// <summary>
+    /// Hidden states [positions][dim] through the node's slices. Returns hidden states of every position, or, when this
+    /// node holds the head, the logits of the last <paramref name="headRows"/> positions.
+    /// </summary>
+    public ReadOnlySpan<float> RunHidden(ReadOnlySpan<float> hidden, KvCache[] caches, int headRows = 1) => Run(default, hidden, caches, headRows);
 
-    private ReadOnlySpan<float> Run(ReadOnlySpan<int> tokens, ReadOnlySpan<float> hidden, KvCache[] caches)
+    /// <summary>Drops every position from <paramref name="length"/> on from the session's caches on this node (a rejected draft's).</summary>
+    public static void Truncate(KvCache[] caches, int length)
+    {
+        foreach (var cache in caches)
+        {
+            if (cache.Length > length)
+                cache.Truncate(length);
+        }
+    }
+
+    private ReadOnlySpan<float> Run(ReadOnlySpan<int> tokens, ReadOnlySpan<float> hidden, KvCache[] caches, int headRows)
     {
         var start = caches.Length == 0 ? 0 : caches[0].Length;
         try
@@ -165,15 +181,15 @@ public sealed class NodeSlices : IDisposable
                     current = slice.RunTokens(tokens, cache);
                     continue;
                 }
-                // Only the last position feeds the head: its logits are all that is sampled.
-                if (slice.Spec.Head && !slice.Spec.HasLayers && current.Length > Config.Dim)
-                    current = current[^Config.Dim..];
+                // Only the last position(s) feed the head: their logits are all that is sampled or verified.
+                if (slice.Spec.Head && !slice.Spec.HasLayers && current.Length > Config.Dim * headRows)
+                    current = current[^(Config.Dim * headRows)..];
                 current = slice.RunHidden(current, cache);
             }
-            if (Assignment.Head && current.Length > Config.VocabSize)
+            if (Assignment.Head && current.Length > Config.VocabSize * headRows)
             {
-                // A slice that runs layers and head together gives logits for every position: keep the last row.
-                var last = current[^Config.VocabSize..];
+                // A slice that runs layers and head together gives logits for every position: keep the last rows.
+                var last = current[^(Config.VocabSize * headRows)..];
                 if (_lastRow.Length < last.Length)
                     _lastRow = new float[last.Length];
                 last.CopyTo(_lastRow);

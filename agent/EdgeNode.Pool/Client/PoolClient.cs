@@ -20,6 +20,7 @@ namespace EdgeNode.Pool.Client;
 public sealed class PoolClient : IFrameHandler, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<ulong, Channel<ClientEvent>> _sessions = new();
+    private readonly ConcurrentDictionary<ulong, PoolVerifierSession> _verifiers = new();
     private readonly CancellationTokenSource _stopping = new();
     private FrameConnection? _connection;
     private Task? _timer;
@@ -144,6 +145,30 @@ public sealed class PoolClient : IFrameHandler, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A session on which this side drafts and the pool verifies (speculative decoding through the chain), over this
+    /// client's connection; any number may run at once, next to plain generations. Opens when the generator calls Open.
+    /// </summary>
+    public PoolVerifierSession CreateVerifierSession(PoolVerifierOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Sampling.Validate();
+        return new PoolVerifierSession(this, options);
+    }
+
+    internal ulong RegisterVerifier(PoolVerifierSession session)
+    {
+        ulong id;
+        do id = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        while (id == 0 || _sessions.ContainsKey(id) || !_verifiers.TryAdd(id, session));
+        return id;
+    }
+
+    internal void UnregisterVerifier(ulong id) => _verifiers.TryRemove(id, out _);
+
+    internal bool SendFrame(FrameHeader header, ReadOnlySpan<byte> payload) =>
+        _connection is { } connection && connection.Send(header, payload);
+
     private PoolChainException Lost(string? reason) =>
         new(ChainErrorCode.NodeLost, EntryNodeId, $"the connection to the entry node {EntryNodeId} at {EntryEndpoint} is gone: {reason ?? "closed"}");
 
@@ -152,6 +177,11 @@ public sealed class PoolClient : IFrameHandler, IAsyncDisposable
         var header = frame.Header;
         if (header.Type is FrameType.Hello)
             return ValueTask.CompletedTask;
+        if (_verifiers.TryGetValue(header.SessionId, out var verifier))
+        {
+            verifier.OnFrame(header, frame.Payload.IsSingleSegment ? frame.Payload.FirstSpan : frame.Payload.ToArray());
+            return ValueTask.CompletedTask;
+        }
         if (!_sessions.TryGetValue(header.SessionId, out var events))
             return ValueTask.CompletedTask;
         ReadOnlySpan<byte> payload = frame.Payload.IsSingleSegment ? frame.Payload.FirstSpan : frame.Payload.ToArray();
@@ -183,6 +213,12 @@ public sealed class PoolClient : IFrameHandler, IAsyncDisposable
 
     void IFrameHandler.OnRejected(FrameConnection connection, FrameHeader header, FrameRejection rejection)
     {
+        if (_verifiers.TryGetValue(header.SessionId, out var verifier))
+        {
+            verifier.OnFrame(new FrameHeader(FrameType.Error, header.SessionId, header.Epoch),
+                new ChainErrorPayload(ChainErrorCode.Malformed, EntryNodeId, $"a frame from the entry was refused: {rejection}").ToBytes());
+            return;
+        }
         if (_sessions.TryGetValue(header.SessionId, out var events))
         {
             events.Writer.TryWrite(new ClientEvent(ClientEventKind.Error, 0, null, null,
@@ -193,6 +229,8 @@ public sealed class PoolClient : IFrameHandler, IAsyncDisposable
     void IFrameHandler.OnClosed(FrameConnection connection, string reason)
     {
         var lost = Lost(reason);
+        foreach (var verifier in _verifiers.Values)
+            verifier.OnConnectionLost(reason);
         foreach (var events in _sessions.Values)
             events.Writer.TryWrite(new ClientEvent(ClientEventKind.Error, 0, null, null, new ChainErrorPayload(lost.Code, lost.NodeId, lost.Message)));
     }

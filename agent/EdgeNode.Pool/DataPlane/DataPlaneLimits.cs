@@ -33,6 +33,12 @@ public static class DataPlaneLimits
     /// </summary>
     public const int MaxPayloadBytes = 128 << 20;
 
+    /// <summary>
+    /// The most draft tokens one <see cref="FrameType.Verify"/> round may carry: a pass runs k + 1 positions on every
+    /// node, and beyond this the acceptance of any drafter has long run out (the adaptive length stays far below).
+    /// </summary>
+    public const int MaxDraftTokens = 32;
+
     /// <summary>A connection that has sent nothing for this long sends a <see cref="FrameType.Ping"/>.</summary>
     public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(1);
 

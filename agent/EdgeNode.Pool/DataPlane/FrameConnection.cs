@@ -133,6 +133,31 @@ public sealed class FrameConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a VerifyHidden frame: the draft block, then the hidden states encoded straight into the send buffer; returns its bytes on the wire (0 when closed).</summary>
+    public int SendVerifyHidden(HiddenStateCodec codec, FrameHeader header, ReadOnlySpan<byte> draftBlock, ReadOnlySpan<float> hidden, int dim, HiddenEncoding encoding, bool zstd)
+    {
+        if (IsClosed || !EnterWrite(null))
+            return 0;
+        try
+        {
+            var bytes = codec.WriteVerifyFrame(_send.Writer, header, draftBlock, hidden, dim, encoding, zstd);
+            return Flush(bytes) ? bytes : 0;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Sends a Verdict frame.</summary>
+    public bool SendVerdict(FrameHeader header, VerdictPayload verdict)
+    {
+        Span<byte> payload = stackalloc byte[VerdictPayload.Size];
+        verdict.WriteTo(payload);
+        header.Type = FrameType.Verdict;
+        return Send(header, payload);
+    }
+
     /// <summary>Sends a Token frame: the id, then (to a client) the text it released.</summary>
     public bool SendToken(FrameHeader header, int token, string? text)
     {

@@ -28,4 +28,25 @@ public enum FrameType : byte
 
     /// <summary>Sent on a connection that has been quiet for <see cref="DataPlaneLimits.PingInterval"/>: liveness only.</summary>
     Ping = 8,
+
+    /// <summary>
+    /// Speculative verification, client to entry: the positions the chain has not yet run for the session (the accepted
+    /// history from FirstPosition on: the whole history on a session's first round, its last token after that) and
+    /// the k draft tokens after them, as a draft block (docs/pool-data-plane.md). PositionCount is their number.
+    /// </summary>
+    Verify = 9,
+
+    /// <summary>
+    /// A verification pass from node to node: the draft block as the client sent it (length-prefixed), then the
+    /// hidden states of its PositionCount positions from FirstPosition. A FirstPosition below the node's own length
+    /// says where the last round's accepted tokens end: the node drops its cache past it first.
+    /// </summary>
+    VerifyHidden = 10,
+
+    /// <summary>
+    /// The outcome of a verification pass, from the last node round the ring to the entry and on to the client:
+    /// drafts accepted, the correction or bonus token, positions examined, milliseconds; FirstPosition is the number
+    /// of positions every node keeps (the accepted history but its last token).
+    /// </summary>
+    Verdict = 11,
 }

@@ -114,25 +114,64 @@ public sealed class HiddenStateCodec : IDisposable
     /// </summary>
     public int WriteFrame(IBufferWriter<byte> writer, FrameHeader header, ReadOnlySpan<float> hidden, int dim, HiddenEncoding encoding, bool zstd)
     {
+        header.Type = FrameType.Hidden;
+        return WriteFrameCore(writer, header, hidden, dim, encoding, zstd, default, prefixed: false);
+    }
+
+    /// <summary>
+    /// Writes a whole <see cref="FrameType.VerifyHidden"/> frame: <paramref name="draftBlock"/> behind its uint32 length,
+    /// then <paramref name="hidden"/> encoded as for a Hidden frame (zstd, when on, covers the hidden states only).
+    /// </summary>
+    public int WriteVerifyFrame(IBufferWriter<byte> writer, FrameHeader header, ReadOnlySpan<byte> draftBlock, ReadOnlySpan<float> hidden, int dim, HiddenEncoding encoding, bool zstd)
+    {
+        header.Type = FrameType.VerifyHidden;
+        return WriteFrameCore(writer, header, hidden, dim, encoding, zstd, draftBlock, prefixed: true);
+    }
+
+    private int WriteFrameCore(IBufferWriter<byte> writer, FrameHeader header, ReadOnlySpan<float> hidden, int dim, HiddenEncoding encoding, bool zstd, ReadOnlySpan<byte> prefix, bool prefixed)
+    {
         var positions = hidden.Length / dim;
         var length = EncodedLength(encoding, positions, dim);
-        header.Type = FrameType.Hidden;
+        var before = prefixed ? 4 + prefix.Length : 0;
         header.Encoding = encoding;
         header.Flags = zstd ? header.Flags | FrameFlags.Zstd : header.Flags & ~FrameFlags.Zstd;
         header.PositionCount = positions;
         if (!zstd)
         {
-            var span = writer.GetSpan(FrameHeader.Size + length);
-            Encode(hidden, dim, encoding, span[FrameHeader.Size..]);
-            return FrameWriter.Complete(writer, span, header, length);
+            var span = writer.GetSpan(FrameHeader.Size + before + length);
+            WritePrefix(span[FrameHeader.Size..], prefix, prefixed);
+            Encode(hidden, dim, encoding, span[(FrameHeader.Size + before)..]);
+            return FrameWriter.Complete(writer, span, header, before + length);
         }
         var scratch = Scratch(length);
         Encode(hidden, dim, encoding, scratch);
         var bound = Compressor.GetCompressBound(length);
-        var target = writer.GetSpan(FrameHeader.Size + bound);
+        var target = writer.GetSpan(FrameHeader.Size + before + bound);
+        WritePrefix(target[FrameHeader.Size..], prefix, prefixed);
         _compressor ??= new Compressor(ZstdLevel);
-        var written = _compressor.Wrap(scratch.AsSpan(0, length), target[FrameHeader.Size..]);
-        return FrameWriter.Complete(writer, target, header, written);
+        var written = _compressor.Wrap(scratch.AsSpan(0, length), target[(FrameHeader.Size + before)..]);
+        return FrameWriter.Complete(writer, target, header, before + written);
+    }
+
+    private static void WritePrefix(Span<byte> destination, ReadOnlySpan<byte> prefix, bool prefixed)
+    {
+        if (!prefixed)
+            return;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)prefix.Length);
+        prefix.CopyTo(destination[4..]);
+    }
+
+    /// <summary>Splits a <see cref="FrameType.VerifyHidden"/> payload into its draft block and its hidden states.</summary>
+    /// <exception cref="InvalidDataException">The block's length runs past the payload.</exception>
+    public static void SplitVerifyPayload(ReadOnlySpan<byte> payload, out ReadOnlySpan<byte> draftBlock, out ReadOnlySpan<byte> hidden)
+    {
+        if (payload.Length < 4)
+            throw new InvalidDataException($"a VerifyHidden payload starts with a 4-byte draft block length, got {payload.Length} bytes");
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(payload);
+        if (length > (uint)(payload.Length - 4))
+            throw new InvalidDataException($"a VerifyHidden payload declares a draft block of {length} bytes but holds {payload.Length - 4}");
+        draftBlock = payload.Slice(4, (int)length);
+        hidden = payload[(4 + (int)length)..];
     }
 
     /// <summary>

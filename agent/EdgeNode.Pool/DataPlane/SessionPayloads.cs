@@ -26,6 +26,36 @@ public sealed class SessionOpenRequest
 
     /// <summary>Positions the session may hold (prompt + generated); 0 = the model's context length.</summary>
     public int ContextLength { get; set; }
+
+    /// <summary>
+    /// A verifier session: the client drafts and sends <see cref="FrameType.Verify"/> rounds; the entry answers the Open
+    /// with an Open of its own (<see cref="VerifierSessionOpened"/>) and generates nothing by itself. Prompt is then
+    /// ignored for <see cref="PromptTokens"/>, and MaxTokens and StopTexts are the client's business.
+    /// </summary>
+    public bool Verifier { get; set; }
+
+    /// <summary>A verifier session's accepted history so far (at least one token); nothing of it has run yet.</summary>
+    public int[]? PromptTokens { get; set; }
+
+    /// <summary>The most drafts a round of this verifier session carries (1..<see cref="DataPlaneLimits.MaxDraftTokens"/>).</summary>
+    public int MaxDraft { get; set; }
+
+    /// <summary>The drafting side's tokenizer (TokenizerFingerprint): a verifier session with another tokenizer is refused.</summary>
+    public string? Tokenizer { get; set; }
+
+    /// <summary>Benchmark only: the last node keeps each draft with this probability (the output is then not the target's).</summary>
+    public double? BenchmarkAcceptance { get; set; }
+}
+
+/// <summary>The payload of the <see cref="FrameType.Open"/> the entry sends back for a verifier session: it is open.</summary>
+public sealed class VerifierSessionOpened
+{
+    /// <summary>Positions the session may hold.</summary>
+    public int Context { get; set; }
+    public int MaxDraft { get; set; }
+    public string Model { get; set; } = "";
+    public long Epoch { get; set; }
+    public int Hops { get; set; }
 }
 
 /// <summary>
@@ -48,6 +78,15 @@ public sealed class ChainOpenRequest
 
     /// <summary>Logits past this index are never sampled (embedding rows beyond the tokenizer's vocabulary).</summary>
     public int SampledVocabulary { get; set; }
+
+    /// <summary>A verifier session: rounds come as VerifyHidden frames; the last node decides with a DraftVerifier.</summary>
+    public bool Verifier { get; set; }
+
+    /// <summary>The most drafts a round carries (verifier sessions).</summary>
+    public int MaxDraft { get; set; }
+
+    /// <summary>Benchmark only: a simulated acceptance for the last node's verifier.</summary>
+    public double? BenchmarkAcceptance { get; set; }
 }
 
 /// <summary>One hop of the chain that served a session, as the summary reports it.</summary>
@@ -88,4 +127,5 @@ public sealed class SessionSummary
 [JsonSerializable(typeof(SessionOpenRequest))]
 [JsonSerializable(typeof(ChainOpenRequest))]
 [JsonSerializable(typeof(SessionSummary))]
+[JsonSerializable(typeof(VerifierSessionOpened))]
 internal sealed partial class DataPlaneJsonContext : JsonSerializerContext;
