@@ -31,6 +31,8 @@ public static partial class BenchCommand
 
     private static int RunSpeculative(ArgumentReader args)
     {
+        if (args.Int("pool-nodes", 0, 0, 64) is var poolNodes and > 0)
+            return RunSpeculativePool(args, poolNodes);
         var model = args.Required("model", "<checkpoint|dir> (the target the verifier serves)");
         var tokenizerArg = args.String("tokenizer");
         var (conversion, requested) = ConversionArguments.Read(args);

@@ -47,6 +47,8 @@ public static partial class BenchCommand
           --alphas LIST      oracle drafter's acceptance rates for the speedup curve, e.g. 0.5,0.7,0.8,0.9
           --rate LIST        link rates in Mbit/s: the verifier runs in a network namespace behind tc tbf (root), e.g. 10,100
           --sessions N       verifier capacity: N sessions, 4 at a time, with and without drafts (default 16; 0 skips)
+          --pool-nodes N     verify through a chain of N in-process pool nodes on loopback (--model split into N layer
+                             ranges) instead: solo, the pool without drafts, the pool verifying --draft, ngram and --alphas
 
         """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
 

@@ -21,6 +21,8 @@ public static partial class GenerateCommand
           --broker URL       the pool's broker, mqtt://HOST[:PORT] (default: found by mDNS for --pool)
           --entry HOST:PORT  the data endpoint of the pool chain's entry node (the one with the embedding)
           --hidden ENC       hidden states between the pool's nodes: fp32, fp16, int8, each optionally +zstd (default fp16)
+          (--draft with --pool or --entry: speculative through the pool; the chain verifies each round's drafts in one
+           pass. ngram and self-int4 need --model as a local copy of the pool's model.)
 
         """;
 
@@ -43,6 +45,18 @@ public static partial class GenerateCommand
         {
             throw new UsageException($"--hidden: {e.Message}");
         }
+        var draft = args.String("draft");
+        var draftLength = args.String("draft-length");
+        PoolDraftArguments? drafting = null;
+        if (draft is not null)
+        {
+            var (conversion, precision) = ConversionArguments.Read(args);
+            drafting = new PoolDraftArguments(draft, draftLength, args.String("model"), args.String("tokenizer"), conversion, precision, InferenceArguments.Read(args));
+        }
+        else if (draftLength is not null)
+        {
+            throw new UsageException("--draft-length belongs to speculative generation: add --draft (a model, ngram or self-int4)");
+        }
         args.RejectUnknown();
         sampling.Validate();
         try
@@ -52,6 +66,13 @@ public static partial class GenerateCommand
         catch (FormatException e)
         {
             throw new UsageException($"--entry: {e.Message}");
+        }
+        if (drafting is not null)
+        {
+            return RunSpeculativeThroughPool(entry, drafting, prompt, new Inference.Generation.GenerationOptions
+            {
+                MaxTokens = maxTokens, Sampling = sampling, StopTexts = stop is null ? [] : [stop], ContextLength = context,
+            }, encoding, zstd, json, stdout);
         }
 
         using var cancel = new CancellationTokenSource();
