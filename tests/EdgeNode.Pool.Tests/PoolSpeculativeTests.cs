@@ -70,6 +70,38 @@ public sealed class PoolSpeculativeTests(ChainModels models, ITestOutputHelper o
     }
 
     /// <summary>
+    /// Sampling: the drafter samples and sends each draft's distribution, the last node applies rejection sampling with
+    /// it. With fp32 hidden states the chain computes the very logits the model computes alone, and the last node's
+    /// verifier draws from the seed as a single-node verifier does, so the output is the single-node verifier's,
+    /// token for token: the draft block's distributions arrive intact and drive the same decisions.
+    /// </summary>
+    [Fact]
+    public async Task SampledSpeculativeThroughTheChainMatchesTheSingleNodeVerifier()
+    {
+        const string model = "llama2xs-tok512-280K";
+        await using var chain = await models.StartAsync(model);
+        await using var client = await PoolClient.ConnectAsync(chain.EntryEndpoint);
+        using var target = LocalModel.Load(models.Runtime, models.Folder(model));
+        using var draftModel = LocalModel.Load(models.Runtime, models.Folder(Other(model)));
+        var sampling = new SamplingOptions { Temperature = 0.9f, TopK = 40, TopP = 0.95f, Seed = 42 };
+        var options = new GenerationOptions { MaxTokens = 150, Sampling = sampling, ContextLength = 256 };
+        var prompt = target.Tokenizer.Encode("Once upon a time");
+        SpeculativeResult Run(IVerifierSession verifier)
+        {
+            using var drafter = new ModelDrafter(draftModel, sampling with { Temperature = 1.0f }, 256, "model");
+            return new SpeculativeGenerator(new EndlessTokenizer(target.Tokenizer)).Generate(prompt, options, drafter, verifier, new DraftLengthController(8, 4));
+        }
+        using var local = new LocalVerifierSession(target, sampling, 256, 8);
+        var alone = Run(local);
+        using var pooled = client.CreateVerifierSession(new PoolVerifierOptions { Sampling = sampling, Encoding = HiddenEncoding.Fp32, ContextLength = 256, MaxDraft = 8 });
+        var throughPool = Run(pooled);
+        output.WriteLine($"sampled: {throughPool.Generation.Tokens.Length} tokens, {throughPool.Rounds} rounds, accepted {throughPool.Accepted}/{throughPool.Proposed}");
+        Assert.Equal(alone.Generation.Tokens, throughPool.Generation.Tokens);
+        Assert.Equal((alone.Rounds, alone.Accepted), (throughPool.Rounds, throughPool.Accepted));
+        Assert.InRange(throughPool.Accepted, 1, throughPool.Proposed - 1);
+    }
+
+    /// <summary>
     /// Over 200 tokens with drafts rejected at every position of the round (an oracle at α 0.5, four drafts a round;
     /// and a real drafter with the adaptive length), the output stays plain greedy's: had any node kept a rejected
     /// position in its cache, or dropped an accepted one, every later token would be computed from the wrong keys.

@@ -22,8 +22,9 @@ namespace EdgeNode.Agent.Commands;
 /// split into N contiguous layer ranges, each run by an in-process chain node on loopback TCP; the rows are the model
 /// alone (solo, the baseline), the pool without drafts (one trip round the ring per token), the pool's verify path
 /// with no drafts, and the pool verifying k drafts per pass: the --draft model, n-gram lookup, and the simulated
-/// acceptances of --alphas (random weights at a realistic shape have no real drafter). Greedy; rows that draft for
-/// real must give the plain pool's very tokens (checked and reported). Each row runs after a warm-up; the best of
+/// acceptances of --alphas (random weights at a realistic shape have no real drafter); and the real drafters verified
+/// by the model alone. Greedy; rows that draft for real must give the plain run's very tokens (checked and reported:
+/// on random weights they may not, see <see cref="PlaceholderDrafter"/>). Each row runs after a warm-up; the best of
 /// two runs counts.
 /// </summary>
 public static partial class BenchCommand
@@ -118,7 +119,7 @@ public static partial class BenchCommand
                     }).GetAwaiter().GetResult();
                     return (result.Tokens.Length / clock.Elapsed.TotalSeconds, result.Tokens);
                 });
-                void Add(string where, string drafter, string mode, double tokS, int[] output, SpeculativeResult? speculative)
+                void Add(string where, string drafter, string mode, double tokS, int[] output, SpeculativeResult? speculative, int[]? reference = null)
                 {
                     var row = new PoolSpeculativeBenchRow
                     {
@@ -126,13 +127,13 @@ public static partial class BenchCommand
                         VsSolo = Math.Round(tokS / solo.TokS, 2), VsPoolPlain = Math.Round(tokS / poolPlain.TokS, 2),
                         AcceptRate = Math.Round(speculative?.AcceptRate ?? 0, 3), TokensPerRound = Math.Round(speculative?.TokensPerRound ?? 1, 2),
                         DraftLength = Math.Round(speculative?.DraftLength ?? 0, 2),
-                        SameTokens = drafter.StartsWith('α') ? null : output.AsSpan().SequenceEqual(poolPlain.Result),
+                        SameTokens = drafter.StartsWith('α') ? null : output.AsSpan().SequenceEqual(reference ?? poolPlain.Result),
                     };
                     rows.Add(row);
                     log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"edgenode bench: {where} {drafter} {mode}: {row.TokS:F1} tok/s ({row.VsSolo:F2}× solo, {row.VsPoolPlain:F2}× pool plain), accept {row.AcceptRate:P0}, {row.TokensPerRound:F2} tokens/round, k {row.DraftLength:F1}"));
                 }
-                Add("solo", "none", "plain", solo.TokS, solo.Result, null);
+                Add("solo", "none", "plain", solo.TokS, solo.Result, null, solo.Result);
                 Add($"pool {poolNodes}", "none", "plain", poolPlain.TokS, poolPlain.Result, null);
 
                 (double, SpeculativeResult) ThroughPool(Func<IDrafter> make, int? fixedLength, double? alpha)
@@ -149,10 +150,27 @@ public static partial class BenchCommand
                 Add($"pool {poolNodes}", "none", "verify k=0", k0.Item1, k0.Item2.Generation.Tokens, k0.Item2);
                 var drafters = new List<(string Name, Func<IDrafter> Make, double? Alpha)>();
                 if (draftModel is not null)
-                    drafters.Add(("model:" + ServedModelFolder.IdOf(draftPath!), () => new ModelDrafter(draftModel, SamplingOptions.Greedy, context, "model"), null));
+                {
+                    // A llama2.c folder's checkpoint is often just "model.bin": the folder names it better.
+                    var draftId = ServedModelFolder.IdOf(draftPath!);
+                    var draftName = "model:" + (draftId == "model" && File.Exists(draftPath) ? Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(draftPath))) : draftId);
+                    drafters.Add((draftName, () => new ModelDrafter(draftModel, SamplingOptions.Greedy, context, draftName), null));
+                }
                 drafters.Add(("ngram", () => new NGramDrafter(), null));
                 foreach (var alpha in alphas)
                     drafters.Add(($"α={alpha:0.##}", () => new PlaceholderDrafter(alpha), alpha));
+                // The same drafters verified by the model alone (one node, no network), k fixed: what the pool adds or costs.
+                foreach (var (drafterName, make, _) in drafters.Where(d => d.Alpha is null))
+                {
+                    var run = Best(() =>
+                    {
+                        using var drafter = make();
+                        using var verifier = new LocalVerifierSession(local, SamplingOptions.Greedy, context, DataPlaneLimits.MaxDraftTokens);
+                        var result = new SpeculativeGenerator(tokenizer).Generate(prompt, options, drafter, verifier, new DraftLengthController(DataPlaneLimits.MaxDraftTokens, FixedDraftLength));
+                        return (result.TokensPerSecond, result);
+                    });
+                    Add("solo", drafterName, $"k={FixedDraftLength}", run.Item1, run.Item2.Generation.Tokens, run.Item2, solo.Result);
+                }
                 foreach (var (drafterName, make, alpha) in drafters)
                 {
                     foreach (var fixedLength in new int?[] { null, FixedDraftLength })
