@@ -24,8 +24,8 @@ namespace EdgeNode.Agent.Commands;
 /// with no drafts, and the pool verifying k drafts per pass: the --draft model, n-gram lookup, and the simulated
 /// acceptances of --alphas (random weights at a realistic shape have no real drafter); and the real drafters verified
 /// by the model alone. Greedy; rows that draft for real must give the plain run's very tokens (checked and reported:
-/// on random weights they may not, see <see cref="PlaceholderDrafter"/>). Each row runs after a warm-up; the best of
-/// two runs counts.
+/// on random weights they may not, see <see cref="PlaceholderDrafter"/>). Every configuration takes its turn in each of
+/// two rounds after a warm-up round; the best round of each counts.
 /// </summary>
 public static partial class BenchCommand
 {
@@ -89,54 +89,26 @@ public static partial class BenchCommand
             var client = PoolClient.ConnectAsync(plan.Assignments[0].DataEndpoint).GetAwaiter().GetResult();
             try
             {
-                // Best of the repeats after one warm-up run (JIT tiers, ORT arenas, page cache).
-                (double TokS, T Result) Best<T>(Func<(double, T)> run)
-                {
-                    run();
-                    (double, T) best = default;
-                    for (var r = 0; r < PoolBenchRepeats; r++)
-                    {
-                        var x = run();
-                        if (x.Item1 > best.Item1)
-                            best = x;
-                    }
-                    return best;
-                }
-
-                log.WriteLine($"edgenode bench: solo ({threads} thread(s))");
-                var solo = Best(() =>
+                // Every configuration takes its turn within each round, so a machine whose load changes during the
+                // run (other builds share these cores) slows them alike; the best round of each counts, and round -1
+                // (JIT tiers, ORT arenas, page cache) does not count at all.
+                var configs = new List<(string Chain, string Drafter, string Mode, Func<(double TokS, int[] Tokens, SpeculativeResult? Speculative)> Run)>();
+                var pool = $"pool {poolNodes}";
+                configs.Add(("solo", "none", "plain", () =>
                 {
                     var result = new TextGenerator(local).Generate(prompt, options);
-                    return (result.Tokens.Length / (result.Prefill + result.Decode).TotalSeconds, result.Tokens);
-                });
-                log.WriteLine($"edgenode bench: pool of {poolNodes} nodes without drafts");
-                var poolPlain = Best(() =>
+                    return (result.Tokens.Length / (result.Prefill + result.Decode).TotalSeconds, result.Tokens, null);
+                }));
+                configs.Add((pool, "none", "plain", () =>
                 {
                     var clock = Stopwatch.StartNew();
                     var result = client.GenerateAsync(new PoolRequest
                     {
                         Prompt = "Once upon a time", MaxTokens = tokens, Sampling = SamplingOptions.Greedy, Encoding = HiddenEncoding.Fp16, ContextLength = context,
                     }).GetAwaiter().GetResult();
-                    return (result.Tokens.Length / clock.Elapsed.TotalSeconds, result.Tokens);
-                });
-                void Add(string where, string drafter, string mode, double tokS, int[] output, SpeculativeResult? speculative, int[]? reference = null)
-                {
-                    var row = new PoolSpeculativeBenchRow
-                    {
-                        Chain = where, Drafter = drafter, DraftLengthMode = mode, Tokens = output.Length, TokS = Math.Round(tokS, 2),
-                        VsSolo = Math.Round(tokS / solo.TokS, 2), VsPoolPlain = Math.Round(tokS / poolPlain.TokS, 2),
-                        AcceptRate = Math.Round(speculative?.AcceptRate ?? 0, 3), TokensPerRound = Math.Round(speculative?.TokensPerRound ?? 1, 2),
-                        DraftLength = Math.Round(speculative?.DraftLength ?? 0, 2),
-                        SameTokens = drafter.StartsWith('α') ? null : output.AsSpan().SequenceEqual(reference ?? poolPlain.Result),
-                    };
-                    rows.Add(row);
-                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"edgenode bench: {where} {drafter} {mode}: {row.TokS:F1} tok/s ({row.VsSolo:F2}× solo, {row.VsPoolPlain:F2}× pool plain), accept {row.AcceptRate:P0}, {row.TokensPerRound:F2} tokens/round, k {row.DraftLength:F1}"));
-                }
-                Add("solo", "none", "plain", solo.TokS, solo.Result, null, solo.Result);
-                Add($"pool {poolNodes}", "none", "plain", poolPlain.TokS, poolPlain.Result, null);
-
-                (double, SpeculativeResult) ThroughPool(Func<IDrafter> make, int? fixedLength, double? alpha)
+                    return (result.Tokens.Length / clock.Elapsed.TotalSeconds, result.Tokens, null);
+                }));
+                (double, int[], SpeculativeResult?) ThroughPool(Func<IDrafter> make, int? fixedLength, double? alpha)
                 {
                     using var drafter = make();
                     using var verifier = client.CreateVerifierSession(new PoolVerifierOptions
@@ -144,10 +116,9 @@ public static partial class BenchCommand
                         Sampling = SamplingOptions.Greedy, Encoding = HiddenEncoding.Fp16, ContextLength = context, BenchmarkAcceptance = alpha,
                     });
                     var result = new SpeculativeGenerator(tokenizer).Generate(prompt, options, drafter, verifier, new DraftLengthController(DataPlaneLimits.MaxDraftTokens, fixedLength));
-                    return (result.TokensPerSecond, result);
+                    return (result.TokensPerSecond, result.Generation.Tokens, result);
                 }
-                var k0 = Best(() => ThroughPool(() => new NGramDrafter(), 0, null));
-                Add($"pool {poolNodes}", "none", "verify k=0", k0.Item1, k0.Item2.Generation.Tokens, k0.Item2);
+                configs.Add((pool, "none", "verify k=0", () => ThroughPool(() => new NGramDrafter(), 0, null)));
                 var drafters = new List<(string Name, Func<IDrafter> Make, double? Alpha)>();
                 if (draftModel is not null)
                 {
@@ -159,25 +130,51 @@ public static partial class BenchCommand
                 drafters.Add(("ngram", () => new NGramDrafter(), null));
                 foreach (var alpha in alphas)
                     drafters.Add(($"α={alpha:0.##}", () => new PlaceholderDrafter(alpha), alpha));
-                // The same drafters verified by the model alone (one node, no network), k fixed: what the pool adds or costs.
+                // The real drafters verified by the model alone (one node, no network), k fixed: what the pool adds or costs.
                 foreach (var (drafterName, make, _) in drafters.Where(d => d.Alpha is null))
                 {
-                    var run = Best(() =>
+                    configs.Add(("solo", drafterName, $"k={FixedDraftLength}", () =>
                     {
                         using var drafter = make();
                         using var verifier = new LocalVerifierSession(local, SamplingOptions.Greedy, context, DataPlaneLimits.MaxDraftTokens);
                         var result = new SpeculativeGenerator(tokenizer).Generate(prompt, options, drafter, verifier, new DraftLengthController(DataPlaneLimits.MaxDraftTokens, FixedDraftLength));
-                        return (result.TokensPerSecond, result);
-                    });
-                    Add("solo", drafterName, $"k={FixedDraftLength}", run.Item1, run.Item2.Generation.Tokens, run.Item2, solo.Result);
+                        return (result.TokensPerSecond, result.Generation.Tokens, result);
+                    }));
                 }
                 foreach (var (drafterName, make, alpha) in drafters)
                 {
                     foreach (var fixedLength in new int?[] { null, FixedDraftLength })
+                        configs.Add((pool, drafterName, fixedLength is { } k ? $"k={k}" : "auto", () => ThroughPool(make, fixedLength, alpha)));
+                }
+
+                var best = new (double TokS, int[] Tokens, SpeculativeResult? Speculative)[configs.Count];
+                for (var round = -1; round < PoolBenchRepeats; round++)
+                {
+                    for (var i = 0; i < configs.Count; i++)
                     {
-                        var run = Best(() => ThroughPool(make, fixedLength, alpha));
-                        Add($"pool {poolNodes}", drafterName, fixedLength is { } k ? $"k={k}" : "auto", run.Item1, run.Item2.Generation.Tokens, run.Item2);
+                        var x = configs[i].Run();
+                        if (round >= 0 && x.TokS > best[i].TokS)
+                            best[i] = x;
                     }
+                    log.WriteLine($"edgenode bench: round {round + 2}/{PoolBenchRepeats + 1} of {configs.Count} configurations done");
+                }
+                var solo = best[0];
+                var poolPlain = best[1];
+                for (var i = 0; i < configs.Count; i++)
+                {
+                    var (where, drafterName, mode, _) = configs[i];
+                    var (tokS, output, speculative) = best[i];
+                    var row = new PoolSpeculativeBenchRow
+                    {
+                        Chain = where, Drafter = drafterName, DraftLengthMode = mode, Tokens = output.Length, TokS = Math.Round(tokS, 2),
+                        VsSolo = Math.Round(tokS / solo.TokS, 2), VsPoolPlain = Math.Round(tokS / poolPlain.TokS, 2),
+                        AcceptRate = Math.Round(speculative?.AcceptRate ?? 0, 3), TokensPerRound = Math.Round(speculative?.TokensPerRound ?? 1, 2),
+                        DraftLength = Math.Round(speculative?.DraftLength ?? 0, 2),
+                        SameTokens = drafterName.StartsWith('α') ? null : output.AsSpan().SequenceEqual(where == "solo" ? solo.Tokens : poolPlain.Tokens),
+                    };
+                    rows.Add(row);
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"edgenode bench: {where} {drafterName} {mode}: {row.TokS:F1} tok/s ({row.VsSolo:F2}× solo, {row.VsPoolPlain:F2}× pool plain), accept {row.AcceptRate:P0}, {row.TokensPerRound:F2} tokens/round, k {row.DraftLength:F1}"));
                 }
             }
             finally
