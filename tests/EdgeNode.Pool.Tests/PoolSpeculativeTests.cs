@@ -270,15 +270,18 @@ public sealed class PoolSpeculativeTests(ChainModels models, ITestOutputHelper o
         }
 
         Measure(40);
-        var perFrame = double.MaxValue;
+        // The median of three: a method recompiled at a higher tier allocates a few KB once, in either run.
+        var measurements = new List<double>();
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var shorter = Measure(30);
             var longer = Measure(200);
             var measured = (double)(longer.Bytes - shorter.Bytes) / (longer.Frames - shorter.Frames);
             output.WriteLine($"node {node}: {measured:F1} bytes per extra frame ({longer.Bytes - shorter.Bytes} B over {longer.Frames - shorter.Frames} frames)");
-            perFrame = Math.Min(perFrame, measured);
+            measurements.Add(measured);
         }
+        measurements.Sort();
+        var perFrame = measurements[1];
         Assert.True(perFrame <= bytesPerFrame, $"a verification round allocates {perFrame:F1} bytes on node {node}, more than {bytesPerFrame}");
     }
 
