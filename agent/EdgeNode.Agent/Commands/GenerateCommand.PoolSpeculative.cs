@@ -47,6 +47,8 @@ public static partial class GenerateCommand
         ITextTokenizer tokenizer;
         switch (drafting.Draft)
         {
+            case var d when d.StartsWith("self-layers:", StringComparison.Ordinal):
+                throw new UsageException("--draft self-layers:K drafts with --verifier only: through a pool, draft with a model, ngram or self-int4");
             case "ngram":
                 var folder = LocalTarget("ngram");
                 var manifest = ModelManifest.Load(folder);

@@ -8,7 +8,18 @@ namespace EdgeNode.Pool.DataPlane;
 /// </summary>
 public sealed class SessionOpenRequest
 {
+    /// <summary>The prompt as text, which the entry node encodes; ignored when <see cref="PromptTokens"/> is given.</summary>
     public string Prompt { get; set; } = "";
+
+    /// <summary>
+    /// The prompt already encoded with the model's tokenizer, for a client that rendered it itself (a chat format with
+    /// special tokens, which text cannot carry); each id must be inside the vocabulary.
+    /// </summary>
+    public int[]? PromptTokens { get; set; }
+
+    /// <summary>Ids that end the generation besides the tokenizer's own end of text (a chat format's end of turn).</summary>
+    public int[]? StopTokens { get; set; }
+
     public int MaxTokens { get; set; } = 256;
     public float Temperature { get; set; } = 0.8f;
     public int TopK { get; set; } = 40;
@@ -29,13 +40,11 @@ public sealed class SessionOpenRequest
 
     /// <summary>
     /// A verifier session: the client drafts and sends <see cref="FrameType.Verify"/> rounds; the entry answers the Open
-    /// with an Open of its own (<see cref="VerifierSessionOpened"/>) and generates nothing by itself. Prompt is then
-    /// ignored for <see cref="PromptTokens"/>, and MaxTokens and StopTexts are the client's business.
+    /// with an Open of its own (<see cref="VerifierSessionOpened"/>) and generates nothing by itself.
+    /// <see cref="PromptTokens"/> is then the accepted history so far (at least one token; nothing of it has run yet),
+    /// and MaxTokens, StopTokens and StopTexts are the client's business.
     /// </summary>
     public bool Verifier { get; set; }
-
-    /// <summary>A verifier session's accepted history so far (at least one token); nothing of it has run yet.</summary>
-    public int[]? PromptTokens { get; set; }
 
     /// <summary>The most drafts a round of this verifier session carries (1..<see cref="DataPlaneLimits.MaxDraftTokens"/>).</summary>
     public int MaxDraft { get; set; }
