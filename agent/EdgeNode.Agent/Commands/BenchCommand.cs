@@ -48,7 +48,7 @@ public static partial class BenchCommand
           --rate LIST        link rates in Mbit/s: the verifier runs in a network namespace behind tc tbf (root), e.g. 10,100
           --sessions N       verifier capacity: N sessions, 4 at a time, with and without drafts (default 16; 0 skips)
 
-        """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
+        """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp + PoolHelp;
 
     public static int Run(ArgumentReader args)
     {
@@ -56,6 +56,8 @@ public static partial class BenchCommand
             return RunSpeculative(args);
         if (args.Flag("load"))
             return RunLoad(args);
+        if (args.Flag("pool"))
+            return RunPool(args);
         var model = args.Required("model", "<checkpoint|dir>");
         var tokenizerArg = args.String("tokenizer");
         var (conversion, requested) = ConversionArguments.Read(args);
