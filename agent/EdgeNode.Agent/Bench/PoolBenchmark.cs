@@ -69,8 +69,6 @@ internal static class PoolBenchmark
         if (options.Nodes > config.Layers)
             throw new ArgumentException($"--nodes {options.Nodes} is more than {source.Name}'s {config.Layers} layers: every node needs at least one layer; use --nodes {config.Layers} or fewer");
         var encodings = options.Encodings.Select(HiddenEncodingNames.Parse).ToList();
-        if (options.Veth && !NetworkLab.IsRoot)
-            throw new UnauthorizedAccessException("--net veth needs root (it creates a network namespace per node, veth links and a bridge); run as root or use --net loopback");
 
         var scratch = Directory.CreateTempSubdirectory("edgenode-pool-bench-");
         try

@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgeNode.Agent.Bench;
 using EdgeNode.Agent.Cli;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.DataPlane;
 
 namespace EdgeNode.Agent.Commands;
@@ -28,6 +29,7 @@ public static partial class BenchCommand
           --threads N        threads per node, and for solo (default 1)
           --tokens N         tokens to decode per run (default 128)
           --rounds N         interleaved rounds of solo and every encoding (default 3, after one warm-up)
+          --prompt TEXT      the prompt every run decodes from, greedy (default "Once upon a time")
           --encodings LIST   hidden-state encodings, e.g. fp32,fp16,int8,int8+zstd (the default)
           --sessions LIST    sessions at once for the aggregate rate, e.g. 1,2,4,8 (the default); 0 skips
           --net NET          loopback (default): nodes side by side here; veth: each node in its own network
@@ -47,6 +49,7 @@ public static partial class BenchCommand
         var threads = args.Int("threads", 1, 1, 1024);
         var tokens = args.Int("tokens", 128, 2, 8192);
         var rounds = args.Int("rounds", 3, 1, 100);
+        var prompt = args.String("prompt") ?? "Once upon a time";
         var encodingsText = args.String("encodings") ?? "fp32,fp16,int8,int8+zstd";
         var sessionsText = args.String("sessions") ?? "1,2,4,8";
         var net = args.String("net") ?? "loopback";
@@ -78,6 +81,8 @@ public static partial class BenchCommand
             "veth" => true,
             _ => throw new UsageException($"--net '{net}' is not loopback or veth"),
         };
+        if (veth && !NetworkLab.IsRoot)
+            throw new UsageException("--net veth needs root: it creates a network namespace per node, veth links and a bridge; run as root, or use --net loopback");
         WeightPrecision precision;
         try
         {
@@ -94,7 +99,7 @@ public static partial class BenchCommand
         var options = new PoolBenchOptions
         {
             Model = model, Binary = binary, Nodes = nodes, Threads = threads, Tokens = tokens, Rounds = rounds, Precision = precision,
-            Encodings = encodings, Sessions = sessions, Veth = veth, Broker = broker, Label = label,
+            Encodings = encodings, Sessions = sessions, Veth = veth, Broker = broker, Label = label, Prompt = prompt,
         };
         var report = PoolBenchmark.RunAsync(options, Console.Error).GetAwaiter().GetResult();
         jsonOut ??= $"bench-pool-{Sanitize(report.Model)}-{nodes}n-{net}.json";
