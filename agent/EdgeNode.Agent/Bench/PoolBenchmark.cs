@@ -324,14 +324,25 @@ internal static class PoolBenchmark
         double single = 0;
         foreach (var sessions in options.Sessions)
         {
-            log.WriteLine($"edgenode bench --pool: {sessions} session(s) at once");
-            var clock = Stopwatch.StartNew();
-            var results = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => client.GenerateAsync(new PoolRequest
+            // The fastest of --rounds bursts counts, as for the single runs: a burst is short and a shared machine noisy.
+            var wall = double.MaxValue;
+            var generated = 0;
+            for (var r = 0; r < options.Rounds; r++)
             {
-                Prompt = options.Prompt, MaxTokens = options.Tokens, Sampling = SamplingOptions.Greedy, Encoding = HiddenEncoding.Fp16,
-            }))).ConfigureAwait(false);
-            var wall = clock.Elapsed.TotalSeconds;
-            var generated = results.Sum(x => x.Tokens.Length);
+                log.WriteLine($"edgenode bench --pool: {sessions} session(s) at once, round {r + 1}/{options.Rounds}");
+                var clock = Stopwatch.StartNew();
+                var results = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => client.GenerateAsync(new PoolRequest
+                {
+                    Prompt = options.Prompt, MaxTokens = options.Tokens, Sampling = SamplingOptions.Greedy, Encoding = HiddenEncoding.Fp16,
+                }))).ConfigureAwait(false);
+                var seconds = clock.Elapsed.TotalSeconds;
+                var count = results.Sum(x => x.Tokens.Length);
+                if (count / seconds > generated / wall)
+                {
+                    wall = seconds;
+                    generated = count;
+                }
+            }
             var rate = generated / wall;
             if (sessions == 1 || single == 0)
                 single = rate / sessions;
