@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using EdgeNode.Agent.Cli;
@@ -85,6 +86,15 @@ internal static class PoolBenchmark
 
             using var lab = options.Veth ? NetworkLab.Create(options.Nodes) : null;
             var nodes = new List<PoolServeProcess>();
+            // Ctrl-C ends this process without its finally blocks: the nodes (in this process group) get the signal
+            // too, but the namespaces and the bridge would stay behind.
+            using var interrupted = lab is null ? null : PosixSignalRegistration.Create(PosixSignal.SIGINT, _ =>
+            {
+                log.WriteLine("edgenode bench --pool: interrupted: removing the network namespaces");
+                lock (nodes)
+                    Parallel.ForEach(nodes, n => n.Dispose());
+                lab.Dispose();
+            });
             try
             {
                 var started = StartNodes(options, lab, budgets, scratch.FullName, nodes, log);
@@ -137,7 +147,8 @@ internal static class PoolBenchmark
             {
                 if (nodes.Count > 0)
                     log.WriteLine($"edgenode bench --pool: stopping {nodes.Count} nodes");
-                Parallel.ForEach(nodes, n => n.Dispose());
+                lock (nodes)
+                    Parallel.ForEach(nodes, n => n.Dispose());
             }
         }
         finally
@@ -178,7 +189,8 @@ internal static class PoolBenchmark
             var where = host is null ? "on loopback" : $"in {host}";
             log.WriteLine($"edgenode bench --pool: starting node {id} {where} (--max-memory {budgets[i]}, broker {broker ?? "embedded here"})");
             var node = PoolServeProcess.Start(options.Binary, host, id, args, new Dictionary<string, string> { ["EDGENODE_HOME"] = home, ["EDGENODE_API_KEYS"] = key });
-            nodes.Add(node);
+            lock (nodes)
+                nodes.Add(node);
             if (broker is null)
             {
                 // The others join through node 0's broker: it must listen first.

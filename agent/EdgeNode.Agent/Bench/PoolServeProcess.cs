@@ -21,6 +21,7 @@ internal sealed class PoolServeProcess : IDisposable
     private ServedSlice? _serving;
     private string? _refusal;
     private string? _building;
+    private int _disposed;
 
     private PoolServeProcess(string nodeId, Process process)
     {
@@ -154,6 +155,8 @@ internal sealed class PoolServeProcess : IDisposable
     /// <summary>SIGTERM (the node leaves the pool), then a kill if it has not stopped in 10 s.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         if (!_process.HasExited)
         {
             try

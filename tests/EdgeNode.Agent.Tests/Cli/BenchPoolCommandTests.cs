@@ -85,6 +85,34 @@ public sealed class BenchPoolCommandTests : IClassFixture<AgentHome>
         Assert.Equal(["distributed-llama", "llama.cpp RPC"], anchors.GetProperty("rows").EnumerateArray().Select(a => a.GetProperty("engine").GetString()));
     }
 
+    /// <summary>
+    /// Every node gets layers whatever the split: 3 nodes on 5 layers needs a budget nudged for the planner's ordering
+    /// (the head weighs less than a layer here), 5 nodes one layer each; int4 shrinks layers and head, not the embedding.
+    /// </summary>
+    [Theory]
+    [InlineData(3, "fp32")]
+    [InlineData(5, "int4")]
+    public void EveryNodeServesAShareOfTheLayers(int nodes, string precision)
+    {
+        using var broker = MosquittoBroker.Start();
+        using var dir = TestPaths.NewTempDirectory("bench-pool-split");
+        var json = Path.Combine(dir.Path, "pool.json");
+        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--nodes", nodes.ToString(CultureInfo.InvariantCulture),
+            "--precision", precision, "--tokens", "8", "--rounds", "1", "--encodings", "fp32", "--sessions", "0", "--broker", broker.Url, "--json-out", json);
+        Assert.True(result.ExitCode == 0, $"bench --pool --nodes {nodes} failed ({result.ExitCode}): {result.Stderr}");
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var hops = doc.RootElement.GetProperty("plan").GetProperty("hops").EnumerateArray()
+            .Select(h => (First: h.GetProperty("first_layer").GetInt32(), End: h.GetProperty("end_layer").GetInt32())).ToList();
+        Assert.Equal(nodes, hops.Count);
+        Assert.Equal(0, hops[0].First);
+        for (var i = 1; i < hops.Count; i++)
+            Assert.Equal(hops[i - 1].End, hops[i].First);
+        Assert.Equal(5, hops[^1].End);
+        Assert.All(hops, h => Assert.InRange(h.End - h.First, 1, 2));
+        Assert.Equal(precision, doc.RootElement.GetProperty("precision").GetString());
+        Assert.Empty(doc.RootElement.GetProperty("concurrency").EnumerateArray());
+    }
+
     [Fact]
     public void MoreNodesThanLayersIsNamed()
     {
