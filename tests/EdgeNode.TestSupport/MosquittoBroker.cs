@@ -7,7 +7,7 @@ namespace EdgeNode.TestSupport;
 
 /// <summary>
 /// A real mosquitto broker (Debian's, installed by ci/install --test) on a port of its own, with anonymous access,
-/// optionally bound to one address (the bridge of a <see cref="NetworkLab"/>). Killed on <see cref="Dispose"/>.
+/// optionally bound to one address (the bridge of a <see cref="EdgeNode.Pool.Bench.NetworkLab"/>). Killed on <see cref="Dispose"/>.
 /// </summary>
 public sealed class MosquittoBroker : IDisposable
 {

@@ -5,7 +5,7 @@ namespace EdgeNode.TestSupport;
 /// <summary>
 /// Runs a synchronous piece of code with the calling thread inside a network namespace (setns), then puts the thread
 /// back. A socket created there belongs to that namespace for good, so one test process can hold a server on one
-/// <see cref="LabHost"/> and a client on another, each listening or connecting from its own host. Needs root.
+/// <see cref="EdgeNode.Pool.Bench.LabHost"/> and a client on another, each listening or connecting from its own host. Needs root.
 /// </summary>
 public static class NetworkNamespaceEntry
 {

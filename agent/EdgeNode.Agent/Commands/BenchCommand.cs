@@ -50,7 +50,7 @@ public static partial class BenchCommand
           --pool-nodes N     verify through a chain of N in-process pool nodes on loopback (--model split into N layer
                              ranges) instead: solo, the pool without drafts, the pool verifying --draft, ngram and --alphas
 
-        """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp;
+        """ + ConversionArguments.Help + InferenceArguments.Help + LoadHelp + PoolHelp;
 
     public static int Run(ArgumentReader args)
     {
@@ -58,6 +58,8 @@ public static partial class BenchCommand
             return RunSpeculative(args);
         if (args.Flag("load"))
             return RunLoad(args);
+        if (args.Flag("pool"))
+            return RunPool(args);
         var model = args.Required("model", "<checkpoint|dir>");
         var tokenizerArg = args.String("tokenizer");
         var (conversion, requested) = ConversionArguments.Read(args);

@@ -91,6 +91,20 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
             ModelSizes.Whole(model));
     }
 
+    /// <summary>The data plane's counters now (zeros before it starts or after it stops).</summary>
+    public PoolNodeCounters Counters()
+    {
+        var chain = _chain;
+        return new PoolNodeCounters
+        {
+            NodeId = options.NodeId,
+            Epoch = chain?.Epoch ?? 0,
+            ActiveSessions = chain?.ActiveSessions ?? 0,
+            DecodeFramesSent = chain?.DecodeFramesSent ?? 0,
+            DecodeBytesSent = chain?.DecodeBytesSent ?? 0,
+        };
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stop.CancelAsync().ConfigureAwait(false);

@@ -36,7 +36,7 @@ public sealed partial class HelpTextTests
         "generate" => ["Commands/GenerateCommand.cs", "Commands/GenerateCommand.Pool.cs", "Commands/GenerateCommand.PoolName.cs", "Cli/ChatArguments.cs", .. s_shared],
         "models" => ["Commands/ModelsCommand.cs", "Commands/ModelsCommand.Recipes.cs", "Commands/ModelsCommand.Synth.cs", "Commands/ModelsCommand.Eval.cs", .. s_shared],
         "devices" => ["Commands/DevicesCommand.cs"],
-        "bench" => ["Commands/BenchCommand.cs", "Commands/BenchCommand.Speculative.cs", "Commands/BenchCommand.Load.cs", .. s_shared],
+        "bench" => ["Commands/BenchCommand.cs", "Commands/BenchCommand.Speculative.cs", "Commands/BenchCommand.Load.cs", "Commands/BenchCommand.Pool.cs", .. s_shared],
         "keys" => ["Commands/KeysCommand.cs"],
         "credits" => ["Commands/CreditsCommand.cs"],
         "pool" => ["Commands/PoolCommand.cs"],

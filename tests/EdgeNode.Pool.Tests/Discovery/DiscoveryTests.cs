@@ -1,5 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.Discovery;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Tests.Support;

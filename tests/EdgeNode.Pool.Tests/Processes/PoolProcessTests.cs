@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.Tests.Support;
 using EdgeNode.TestSupport;
 using Xunit.Abstractions;

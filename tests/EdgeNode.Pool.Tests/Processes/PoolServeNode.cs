@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using EdgeNode.Pool.Bench;
 using EdgeNode.TestSupport;
 
 namespace EdgeNode.Pool.Tests.Processes;

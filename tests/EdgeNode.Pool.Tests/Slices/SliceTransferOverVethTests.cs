@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using EdgeNode.Models;
+using System.Net;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Synthetic;
+using EdgeNode.Models;
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.Slices;
 using EdgeNode.TestSupport;
 using Xunit.Abstractions;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using EdgeNode.Pool.Bench;
 using EdgeNode.TestSupport;
 
 namespace EdgeNode.Pool.Tests.Support;

@@ -1,3 +1,4 @@
+using EdgeNode.Pool.Bench;
 using EdgeNode.TestSupport;
 
 namespace EdgeNode.Pool.Tests.Support;

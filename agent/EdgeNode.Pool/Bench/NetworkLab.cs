@@ -1,15 +1,15 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Security.Cryptography;
 
-namespace EdgeNode.TestSupport;
+namespace EdgeNode.Pool.Bench;
 
 /// <summary>
 /// A small LAN made of network namespaces: one Linux bridge (the switch) in this namespace and one namespace per
 /// host, each joined to the bridge by a veth pair and given an address on a private /24. The bridge itself holds
 /// the .1 address, so a process in the test's own namespace (a client, a broker) reaches every host. Multicast is
 /// routed on each host's link, so mDNS crosses the bridge. Everything is removed on <see cref="Dispose"/>.
-/// Needs root (CI runs as root); a clear error otherwise.
+/// `edgenode bench --pool --net veth` puts each node in one of these hosts; the multi-host tests do the same.
+/// Needs root; a clear error otherwise.
 /// </summary>
 public sealed class NetworkLab : IDisposable
 {
@@ -33,13 +33,13 @@ public sealed class NetworkLab : IDisposable
 
     public IReadOnlyList<LabHost> Hosts => _hosts;
 
-    public static bool IsRoot => Environment.UserName == "root" || GetEffectiveUserId() == 0;
+    public static bool IsRoot => Environment.IsPrivilegedProcess;
 
     /// <summary>Makes the bridge and <paramref name="hosts"/> namespaces named by their index (host 0 is .10, host 1 .11, …).</summary>
     public static NetworkLab Create(int hosts)
     {
         if (!IsRoot)
-            throw new InvalidOperationException("network namespace tests need root (ip netns, veth, bridge); run the tests as root, as CI does");
+            throw new InvalidOperationException("network namespaces need root (ip netns, veth, bridge): run as root (CI runs its tests as root)");
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
         var lab = new NetworkLab(id, RandomNumberGenerator.GetInt32(1, 250));
         try
@@ -124,17 +124,4 @@ public sealed class NetworkLab : IDisposable
         }
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "geteuid")]
-    private static extern uint GetEffectiveUserId();
-}
-
-/// <summary>A host of a <see cref="NetworkLab"/>: its namespace, its address, and the bridge end of its link.</summary>
-public sealed record LabHost(string Namespace, string BridgePort, string Address)
-{
-    /// <summary>The command line that runs <paramref name="file"/> inside this host's namespace.</summary>
-    public (string File, IReadOnlyList<string> Arguments) Wrap(string file, IEnumerable<string> arguments) =>
-        ("ip", ["netns", "exec", Namespace, file, .. arguments]);
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Namespace} ({Address})");
 }
