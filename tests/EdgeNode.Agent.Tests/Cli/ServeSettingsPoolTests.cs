@@ -29,6 +29,19 @@ public sealed class ServeSettingsPoolTests
     }
 
     [Fact]
+    public void PoolModelAndFetchRateComeFromTheFileThenTheEnvironment()
+    {
+        using var folder = TestPaths.NewTempDirectory("serve-settings");
+        var path = folder.File("serve.json");
+        File.WriteAllText(path, """{ "pool": "closet", "pool_model": "stories260K", "fetch_rate": "6M" }""");
+        var settings = ServeSettings.Load(path);
+        Assert.Equal(("stories260K", "6M"), (settings.PoolModel, settings.FetchRate));
+        var environment = new Dictionary<string, string> { ["EDGENODE_POOL_MODEL"] = "tinyllama", ["EDGENODE_FETCH_RATE"] = "1G" };
+        settings.ApplyEnvironment(name => environment.GetValueOrDefault(name));
+        Assert.Equal(("tinyllama", "1G"), (settings.PoolModel, settings.FetchRate));
+    }
+
+    [Fact]
     public void AMisspeltPoolKeyIsRefusedNamingTheKeys()
     {
         using var folder = TestPaths.NewTempDirectory("serve-settings");

@@ -28,14 +28,19 @@ public sealed partial class PoolProcessTests
             var epoch = WaitForCommonEpoch(nodes, 0);
 
             // node-3 has no --model: it takes up the pool's model and fetches the slice the leader gives it.
-            var fetcher = PoolServeNode.Start(lab.AddHost(), "node-3", null, broker.Url, pool, small, ["--pool-model", model, "--fetch-rate", "4M"]);
+            var fetcher = PoolServeNode.Start(lab.AddHost(), "node-3", null, broker.Url, pool, small, ["--pool-model", model, "--fetch-rate", "256K"]);
             nodes.Add(fetcher);
             var next = WaitForCommonEpoch(nodes, epoch);
             Assert.True(fetcher.WaitForLog("fetched slice", TimeSpan.FromSeconds(5)), fetcher.Stderr);
             var fetched = LogState(fetcher.Stderr, "fetched slice");
             output.WriteLine($"node-3 fetched slice {fetched.GetProperty("Slice")}: {fetched.GetProperty("Bytes")} bytes in {fetched.GetProperty("FetchMs")} ms " +
-                $"({fetched.GetProperty("MegabytesPerSecond")} MB/s, cap 4 MiB/s); serving epoch {next} {(fetcher.Serving!.Value.At - fetcher.StartedAt).TotalMilliseconds:F0} ms after its process started");
-            Assert.True(fetched.GetProperty("Bytes").GetInt64() > 0);
+                $"({fetched.GetProperty("MegabytesPerSecond")} MB/s, capped at 256 KiB/s); serving epoch {next} {(fetcher.Serving!.Value.At - fetcher.StartedAt).TotalMilliseconds:F0} ms after its process started");
+            var bytes = fetched.GetProperty("Bytes").GetInt64();
+            Assert.True(bytes > 0);
+            // The cap reached the fetcher: beyond the token bucket's free burst (64 KiB) and the last read's unpaid
+            // debt (64 KiB, per connection), bytes arrive at no more than 256 KiB/s.
+            var floorMs = 1000.0 * (bytes - 3 * 65536) / (256 * 1024);
+            Assert.True(fetched.GetProperty("FetchMs").GetDouble() >= floorMs, $"the fetch took {fetched.GetProperty("FetchMs")} ms; the cap allows no less than {floorMs:F0} ms");
 
             CheckGoldens(model, pool, broker.Url, null, hops: 4);
 
