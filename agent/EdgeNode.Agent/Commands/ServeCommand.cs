@@ -25,7 +25,7 @@ public static partial class ServeCommand
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
                              key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
                              credits_per_token_layer, daily_floor, memory_budget_bytes,
-                             pool, broker, data_port, node_id, max_memory, kv_memory, pool_model, fetch_rate, verifier_url, verifier_key, draft)
+                             pool, broker, data_port, node_id, max_memory, kv_memory, pool_model, fetch_rate, pool_secret, verifier_url, verifier_key, draft)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -52,11 +52,14 @@ public static partial class ServeCommand
           --pool-model NAME  with no --model: the pool's model to hold (default: the first, by name, a peer holds);
                              this node fetches the slices it is given from peers into $EDGENODE_HOME/slices
           --fetch-rate SIZE  cap on slice downloads, bytes a second, e.g. 6M (default: none)
+          --pool-secret S    the pool's shared secret: MQTT password (user: the pool name) and the key peers must prove
+                             to the slice server (prefer EDGENODE_POOL_SECRET or the file: flags show in ps)
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
         EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB, EDGENODE_POOL, EDGENODE_BROKER, EDGENODE_DATA_PORT, EDGENODE_NODE_ID,
-        EDGENODE_MAX_MEMORY, EDGENODE_KV_MEMORY, EDGENODE_POOL_MODEL, EDGENODE_FETCH_RATE, EDGENODE_VERIFIER_URL, EDGENODE_VERIFIER_KEY, EDGENODE_DRAFT), then
+        EDGENODE_MAX_MEMORY, EDGENODE_KV_MEMORY, EDGENODE_POOL_MODEL, EDGENODE_FETCH_RATE, EDGENODE_POOL_SECRET,
+        EDGENODE_VERIFIER_URL, EDGENODE_VERIFIER_KEY, EDGENODE_DRAFT), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
         fed. The API is described in docs/api.md.
@@ -134,6 +137,7 @@ public static partial class ServeCommand
         settings.KvMemory = args.String("kv-memory") ?? settings.KvMemory;
         settings.PoolModel = args.String("pool-model") ?? settings.PoolModel;
         settings.FetchRate = args.String("fetch-rate") ?? settings.FetchRate;
+        settings.PoolSecret = args.String("pool-secret") ?? settings.PoolSecret;
     }
 
     private static GatewayOptions GatewayOptionsFrom(ServeSettings settings)

@@ -12,6 +12,7 @@ using EdgeNode.Pool.Chain;
 using EdgeNode.Pool.Discovery;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Planning;
+using EdgeNode.Pool.Security;
 using EdgeNode.Pool.Slices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -40,6 +41,7 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
     private volatile ChainNode? _chain;
     private SliceServer? _slices;
     private Task _worker = Task.CompletedTask;
+    private PoolHandshake? _handshake;
     private Task _adopting = Task.CompletedTask;
     private volatile ServableModel? _model;
     private volatile string _sliceFolder = "";
@@ -52,8 +54,9 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        _handshake = options.PoolSecret is { } secret ? new PoolHandshake(options.Pool, secret) : null;
         _slices = SliceServer.Start(new IPEndPoint(IPAddress.Any, SlicePeers.SlicePort(options.DataPort)), new Dictionary<string, string>(),
-            new SliceServerOptions { Log = line => Log.SliceServer(_log, line) });
+            new SliceServerOptions { Log = line => Log.SliceServer(_log, line), Authenticate = _handshake is null ? null : _handshake.AcceptAsync });
         if (options.CheckpointPath is not null)
         {
             var model = OfferCheckpoint(options.CheckpointPath, options.Model!);
@@ -89,7 +92,13 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
             Threads = options.Runtime.Options.Threads,
             Models = _model is { } offered ? [offered] : [],
         };
-        _presence = await PoolPresence.StartAsync(new PoolPresenceOptions { Pool = options.Pool, Broker = broker, Advertise = advertise },
+        _presence = await PoolPresence.StartAsync(new PoolPresenceOptions
+            {
+                Pool = options.Pool, Broker = broker, Advertise = advertise,
+                // With a secret the broker login is the pool's name and the secret, unless --broker's URL names its own.
+                UserName = options.PoolSecret is null || resolved?.UserName is not null ? null : options.Pool,
+                Password = options.PoolSecret is null || resolved?.UserName is not null ? null : options.PoolSecret,
+            },
             state, loggers.CreateLogger("EdgeNode.Pool"), cancellationToken).ConfigureAwait(false);
         _presence.Node.AssignmentChanged += change => _changes.Writer.TryWrite(change);
         _worker = Task.Run(() => ObeyAsync(_stop.Token), CancellationToken.None);
@@ -355,7 +364,7 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
         var result = await PeerSliceFetch.FetchAsync(
             () => SlicePeers.For(_presence!.Node.Membership.View, options.NodeId, model),
             model.Name, model.Precision ?? "fp32", spec, _sliceFolder,
-            new SliceFetchOptions { MaxBytesPerSecond = options.FetchBytesPerSecond },
+            new SliceFetchOptions { MaxBytesPerSecond = options.FetchBytesPerSecond, Connect = _handshake?.Connector() },
             options.FetchSourceWait,
             new FetchProgressLog(p => Log.Fetching(_log, plan.Model, plan.Epoch, p.ToString())),
             why =>

@@ -45,6 +45,12 @@ internal sealed record PoolDaemonOptions
     /// <summary>Long enough for the provider to build a TinyLlama-sized slice on a small board (pool-slices.md measures 84 s for 6 layers).</summary>
     public static readonly TimeSpan DefaultFetchSourceWait = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// The pool's shared secret (--pool-secret): the MQTT password (user name: the pool's name) and the key of the
+    /// handshake every slice-server connection must pass. Null: an open pool.
+    /// </summary>
+    public string? PoolSecret { get; init; }
+
     /// <summary>The device governor and its sensor readings, when the board has sensors: its drain takes the node out of plans.</summary>
     public Serve.GovernedJobs? Governed { get; init; }
 
@@ -90,6 +96,7 @@ internal static class PoolSettings
             CheckpointPath = model?.Path,
             FetchBytesPerSecond = settings.FetchRate is { } rate ? Cli.ByteSize.Parse(rate, "--fetch-rate") : null,
             Governed = governed,
+            PoolSecret = settings.PoolSecret is { Length: > 0 } secret ? secret : null,
             SlicesHome = Path.Combine(Cli.AgentPaths.Home, "slices"),
         };
     }
