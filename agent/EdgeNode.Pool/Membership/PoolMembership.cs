@@ -110,6 +110,11 @@ public sealed class PoolMembership : IAsyncDisposable
         {
             if (cancellationToken.IsCancellationRequested)
                 throw;
+            // MQTTnet names the broker's reason code in the message (the exception carries no code to match on).
+            if (e is MQTTnet.Adapter.MqttConnectingFailedException && (e.Message.Contains(nameof(MqttClientConnectResultCode.BadUserNameOrPassword), StringComparison.Ordinal)
+                                                                      || e.Message.Contains(nameof(MqttClientConnectResultCode.NotAuthorized), StringComparison.Ordinal)))
+                throw new IOException($"the pool broker {_options.Broker} refused this login for pool '{Pool}' ({e.Message.TrimEnd('.')}): give the pool's "
+                                      + "secret (--pool-secret or EDGENODE_POOL_SECRET), or the broker's credentials in --broker mqtt://USER:PASSWORD@HOST", e);
             throw new IOException($"cannot reach the pool broker {_options.Broker} for pool '{Pool}': {e.Message.TrimEnd('.')}. Is the broker running "
                                   + "there? Give --broker mqtt://HOST:PORT, or run a node with --broker embedded", e);
         }
