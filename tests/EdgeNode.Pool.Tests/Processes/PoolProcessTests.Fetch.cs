@@ -33,6 +33,7 @@ public sealed partial class PoolProcessTests
             var next = WaitForCommonEpoch(nodes, epoch);
             Assert.True(fetcher.WaitForLog("fetched slice", TimeSpan.FromSeconds(5)), fetcher.Stderr);
             var fetched = LogState(fetcher.Stderr, "fetched slice");
+            Assert.Contains($"fetching: slice {fetched.GetProperty("Slice").GetString()}:", fetcher.Stderr, StringComparison.Ordinal);   // progress in the log
             output.WriteLine($"node-3 fetched slice {fetched.GetProperty("Slice")}: {fetched.GetProperty("Bytes")} bytes in {fetched.GetProperty("FetchMs")} ms " +
                 $"({fetched.GetProperty("MegabytesPerSecond")} MB/s, capped at 256 KiB/s); serving epoch {next} {(fetcher.Serving!.Value.At - fetcher.StartedAt).TotalMilliseconds:F0} ms after its process started");
             var bytes = fetched.GetProperty("Bytes").GetInt64();

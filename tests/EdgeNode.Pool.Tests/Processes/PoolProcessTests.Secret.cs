@@ -39,7 +39,7 @@ public sealed partial class PoolProcessTests
                 using var stranger = PoolServeNode.Start(lab.AddHost(), id, served.Path, url, pool, small, args);
                 Assert.True(stranger.WaitForLog("refused this login", TimeSpan.FromSeconds(30)), stranger.Stderr);
                 Assert.Contains("--pool-secret", stranger.Stderr, StringComparison.Ordinal);
-                output.WriteLine($"{id}: {stranger.Stderr.Split('\n').First(l => l.Contains("refused this login", StringComparison.Ordinal)).Trim()}");
+                output.WriteLine($"{id}: {stranger.Stderr.Split('\n').Last(l => l.StartsWith("edgenode:", StringComparison.Ordinal) || l.Contains("refused this login", StringComparison.Ordinal)).Trim()}");
             }
         }
         finally
