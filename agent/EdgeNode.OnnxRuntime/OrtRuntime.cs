@@ -21,9 +21,32 @@ public sealed unsafe class OrtRuntime
     {
         LibraryPath = libraryPath;
         Version = version;
-        var options = new EnvironmentCreationOptions { logId = "edgenode", logLevel = logLevel };
-        Environment = OrtEnv.CreateInstanceWithOptions(ref options);
+        Environment = CreateOrJoinEnvironment(logLevel);
         AvailableProviders = Environment.GetAvailableProviders();
+    }
+
+    /// <summary>
+    /// The process's one ORT environment. The managed API makes a default one the first time anything asks for it
+    /// (an InferenceSession, OrtEnv.Instance()), and that can happen on another thread before <see cref="Load"/>;
+    /// a second environment cannot exist, so Load then joins that one and sets its logging level.
+    /// </summary>
+    private static OrtEnv CreateOrJoinEnvironment(OrtLoggingLevel logLevel)
+    {
+        if (!OrtEnv.IsCreated)
+        {
+            try
+            {
+                var options = new EnvironmentCreationOptions { logId = "edgenode", logLevel = logLevel };
+                return OrtEnv.CreateInstanceWithOptions(ref options);
+            }
+            catch (OnnxRuntimeException) when (OrtEnv.IsCreated)
+            {
+                // Another thread made the default environment between the check and the creation.
+            }
+        }
+        var environment = OrtEnv.Instance();
+        environment.EnvLogLevel = logLevel;
+        return environment;
     }
 
     /// <summary>ORT's version string, for example "1.31.1".</summary>

@@ -15,7 +15,8 @@ public static partial class ServeCommand
           --credits-per-token X        credits a key spends per token, prompt and completion (default 1)
           --credits-per-token-layer X  credits a node earns per token and layer it runs at fp32 (default 0.05)
           --daily-floor X    free credits per key per UTC day, before its wallet is used; 0: none (default 20000)
-          --memory BYTES     memory a model may take here, for the mode choice (default: the kernel's MemAvailable)
+          --memory BYTES     memory a model may take here, for the mode choice (default: --max-memory in a pool, else the
+                             kernel's MemAvailable)
 
         """;
 

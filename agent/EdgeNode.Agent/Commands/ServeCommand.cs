@@ -3,10 +3,13 @@ using EdgeNode.Agent.Daemon;
 using EdgeNode.Agent.Serve;
 using EdgeNode.Gateway;
 using EdgeNode.Gateway.FairUse;
+using EdgeNode.Gateway.Modes;
 using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Pool;
+using EdgeNode.Pool.Membership;
 using EdgeNode.Verifier;
 
 namespace EdgeNode.Agent.Commands;
@@ -94,6 +97,9 @@ public static partial class ServeCommand
             inference = inference with { Threads = threads };
 
         var options = WithCredits(GatewayOptionsFrom(settings), settings);
+        // In a pool, what a node agrees to hold bounds what it loads alone too: a model past it is the pool's to serve.
+        if (settings.Pool is not null && options.MemoryBudgetBytes is null && settings.MaxMemory is { } maxMemory)
+            options = options with { MemoryBudgetBytes = ByteSize.Parse(maxMemory, "--max-memory") };
         var precision = settings.Precision is null ? (WeightPrecision?)null : ParsePrecision(settings.Precision);
         var entries = ModelEntries(settings, allowNone: settings.Pool is not null);
         options.Validate();
@@ -113,12 +119,41 @@ public static partial class ServeCommand
         if (settings.Pool is not null)
             modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32, governed.Governor is null ? null : governed)));
         using var speculative = SpeculativeModeFrom(settings, runtime, precision, conversion);
-        GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns
+        var pool = PoolModeFrom(settings, precision, conversion);
+        try
         {
-            JobAdmission = governed.Admission,
-            Modes = speculative is null ? [] : [speculative],
-        }).GetAwaiter().GetResult();
+            List<IServingMode> plugIns = [];
+            if (pool is not null)
+                plugIns.Add(pool);
+            if (speculative is not null)
+                plugIns.Add(speculative);
+            GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns
+            {
+                JobAdmission = governed.Admission,
+                Modes = plugIns,
+            }).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            pool?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
         return 0;
+    }
+
+    /// <summary>
+    /// The pool as a serving mode when this node is in one: models too big for it are served by the pool's chain. It
+    /// watches the pool through the broker the node uses (its own, with --broker embedded).
+    /// </summary>
+    private static PoolServingMode? PoolModeFrom(ServeSettings settings, WeightPrecision? precision, ConversionOptions conversion)
+    {
+        if (settings.Pool is not { } pool)
+            return null;
+        var broker = settings.Broker == PoolPresenceOptions.Embedded ? $"mqtt://127.0.0.1:{PoolProtocol.DefaultBrokerPort}" : settings.Broker;
+        // With a pool secret the observer logs in as the pool does (user: the pool's name), unless the URL names a login.
+        var secret = settings.PoolSecret is { Length: > 0 } s && (broker is null || BrokerAddress.Parse(broker).UserName is null) ? s : null;
+        return new PoolServingMode(pool, broker,
+            source => PromptModel.Load(ModelResolver.Resolve(source, null, precision, conversion, TextWriter.Null)), settings.ChatTemplate,
+            userName: secret is null ? null : pool, password: secret);
     }
 
     private static VerifierOptions VerifierOptionsFrom(ArgumentReader args) => new()

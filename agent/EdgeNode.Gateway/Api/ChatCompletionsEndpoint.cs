@@ -141,7 +141,10 @@ internal static class ChatCompletionsEndpoint
         throw ApiError.InvalidRequest($"messages[{index}].content must be a string or an array of text parts.", $"messages[{index}].content", "invalid_type");
     }
 
-    internal static (int[] PromptTokens, IReadOnlySet<int> EndOfTurn) Encode(LocalModel model, string id, List<ChatMessage> messages, string? fallbackTemplate)
+    internal static (int[] PromptTokens, IReadOnlySet<int> EndOfTurn) Encode(LocalModel model, string id, List<ChatMessage> messages, string? fallbackTemplate) =>
+        Encode(PromptModel.Of(model), id, messages, fallbackTemplate);
+
+    internal static (int[] PromptTokens, IReadOnlySet<int> EndOfTurn) Encode(PromptModel model, string id, List<ChatMessage> messages, string? fallbackTemplate)
     {
         var template = TemplateFor(model, id, fallbackTemplate);
         try
@@ -156,7 +159,7 @@ internal static class ChatCompletionsEndpoint
     }
 
     /// <summary>The format recorded in the model's manifest, else the one its tokenizer_config.json names, else the node's fallback.</summary>
-    private static ChatTemplate TemplateFor(LocalModel model, string id, string? fallbackTemplate)
+    private static ChatTemplate TemplateFor(PromptModel model, string id, string? fallbackTemplate)
     {
         var name = model.Manifest.ChatTemplate;
         if (name is null)

@@ -15,11 +15,15 @@ namespace EdgeNode.Gateway.Modes;
 public sealed record RenderedRequest(int[] PromptTokens, GenerationOptions Generation)
 {
     /// <summary>Renders <paramref name="body"/> of <paramref name="endpoint"/> with <paramref name="model"/>'s tokenizer and chat format.</summary>
-    /// <param name="model">A model with the target's tokenizer (a draft model; the verifier refuses a different one).</param>
+    /// <param name="model">A model with the target's tokenizer (a draft model, whose tokenizer the verifier checks; or the target's own tokenizer and manifest).</param>
     /// <param name="modelId">The requested model, named in errors.</param>
     /// <param name="context">The positions the run may use (the target's context as the verifier reports it, or the draft's).</param>
     /// <param name="fallbackTemplate">The node's --chat-template, for a model that records none.</param>
-    public static RenderedRequest Render(string endpoint, JsonElement body, LocalModel model, string modelId, int context, string? fallbackTemplate)
+    public static RenderedRequest Render(string endpoint, JsonElement body, LocalModel model, string modelId, int context, string? fallbackTemplate) =>
+        Render(endpoint, body, PromptModel.Of(model), modelId, context, fallbackTemplate);
+
+    /// <inheritdoc cref="Render(string, JsonElement, LocalModel, string, int, string?)"/>
+    public static RenderedRequest Render(string endpoint, JsonElement body, PromptModel model, string modelId, int context, string? fallbackTemplate)
     {
         ArgumentNullException.ThrowIfNull(model);
         switch (endpoint)

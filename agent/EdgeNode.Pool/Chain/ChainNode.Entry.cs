@@ -67,7 +67,14 @@ public sealed partial class ChainNode
         }
         var capacity = request.ContextLength > 0 ? request.ContextLength : config.MaxSeqLen;
         var tokenizer = _slices.Tokenizer;
-        var prompt = tokenizer.Encode(request.Prompt);
+        var prompt = request.PromptTokens ?? tokenizer.Encode(request.Prompt);
+        // Ids past the tokenizer's (padding rows of the embedding) name no text: a prompt may not use them, sampling skips them.
+        var vocabulary = Math.Min(config.VocabSize, tokenizer.VocabSize);
+        if (Array.FindIndex(prompt, t => (uint)t >= (uint)vocabulary) is var bad and >= 0)
+        {
+            Refuse(client, id, ChainErrorCode.BadRequest, $"prompt token {bad} is id {prompt[bad]}, outside the vocabulary of {vocabulary}");
+            return;
+        }
         if (prompt.Length == 0 || prompt.Length > capacity)
         {
             Refuse(client, id, ChainErrorCode.BadRequest, prompt.Length == 0
@@ -81,19 +88,18 @@ public sealed partial class ChainNode
             Generated = new List<int>(Math.Min(request.MaxTokens, 4096)),
             Decoder = tokenizer.CreateDecoder(prompt[^1]),
             StopTexts = new StopTextFilter(request.StopTexts),
-            StopTokens = tokenizer.StopTokens,
+            StopTokens = request.StopTokens is { Length: > 0 } extra ? new HashSet<int>(tokenizer.StopTokens.Concat(extra)) : tokenizer.StopTokens,
             MaxTokens = request.MaxTokens,
             Seed = sampling.Seed!.Value,
             EncodingName = HiddenEncodingNames.ToName(encoding, zstd),
             OpenedTimestamp = Stopwatch.GetTimestamp(),
         };
-        var sampled = Math.Min(config.VocabSize, tokenizer.VocabSize);
         var session = new ChainSession(id, client, _slices.CreateCaches(capacity), encoding, zstd, capacity)
         {
             Entry = entry,
             Sampler = IsLast ? new TokenSampler(sampling) : null,
             History = IsLast ? new List<int>(prompt) : null,
-            SampledVocabulary = sampled,
+            SampledVocabulary = vocabulary,
         };
         Add(session);
         if (request.MaxTokens == 0)
@@ -108,7 +114,7 @@ public sealed partial class ChainNode
                 Encoding = encoding, Zstd = zstd, Capacity = capacity,
                 Temperature = sampling.Temperature, TopK = sampling.TopK, TopP = sampling.TopP,
                 RepetitionPenalty = sampling.RepetitionPenalty, RepetitionWindow = sampling.RepetitionWindow, Seed = entry.Seed,
-                PromptTokens = prompt, SampledVocabulary = sampled,
+                PromptTokens = prompt, SampledVocabulary = vocabulary,
             };
             var next = Next();
             var bytes = JsonSerializer.SerializeToUtf8Bytes(open, DataPlaneJsonContext.Default.ChainOpenRequest);

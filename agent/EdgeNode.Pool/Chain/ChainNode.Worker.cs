@@ -361,6 +361,10 @@ public sealed partial class ChainNode
 
     private ChainErrorPayload NextLost(string reason)
     {
+        // While this node shuts down it closes its own link to the next node; the sessions it fails then are lost to
+        // this node going, not to the next one.
+        if (Volatile.Read(ref _disposed) != 0)
+            return new ChainErrorPayload(ChainErrorCode.NodeLost, NodeId, $"node {NodeId} is shutting down");
         var endpoint = _plan is null ? "?" : _plan.Assignments[(_hop + 1) % _plan.Hops].DataEndpoint;
         return new ChainErrorPayload(ChainErrorCode.NodeLost, NextNodeId, $"node {NextNodeId} ({endpoint}) is unreachable or gone: {reason}");
     }

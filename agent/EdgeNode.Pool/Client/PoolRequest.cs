@@ -6,7 +6,14 @@ namespace EdgeNode.Pool.Client;
 /// <summary>One generation asked of a pool: the same options as local generation, plus how hidden states travel.</summary>
 public sealed record PoolRequest
 {
-    public required string Prompt { get; init; }
+    /// <summary>The prompt as text; the entry node encodes it. Set this or <see cref="PromptTokens"/>.</summary>
+    public string Prompt { get; init; } = "";
+
+    /// <summary>The prompt already encoded with the model's tokenizer (a rendered chat); when set, <see cref="Prompt"/> is not used.</summary>
+    public IReadOnlyList<int>? PromptTokens { get; init; }
+
+    /// <summary>Ids that end the generation besides end of text, e.g. a chat format's end of turn.</summary>
+    public IReadOnlyCollection<int> StopTokens { get; init; } = [];
 
     /// <summary>Most tokens to generate after the prompt. Default 256.</summary>
     public int MaxTokens { get; init; } = 256;
@@ -28,6 +35,8 @@ public sealed record PoolRequest
     internal SessionOpenRequest ToOpenRequest() => new()
     {
         Prompt = Prompt,
+        PromptTokens = PromptTokens is null ? null : [.. PromptTokens],
+        StopTokens = StopTokens.Count == 0 ? null : [.. StopTokens],
         MaxTokens = MaxTokens,
         Temperature = Sampling.Temperature,
         TopK = Sampling.TopK,

@@ -8,7 +8,18 @@ namespace EdgeNode.Pool.DataPlane;
 /// </summary>
 public sealed class SessionOpenRequest
 {
+    /// <summary>The prompt as text, which the entry node encodes; ignored when <see cref="PromptTokens"/> is given.</summary>
     public string Prompt { get; set; } = "";
+
+    /// <summary>
+    /// The prompt already encoded with the model's tokenizer, for a client that rendered it itself (a chat format with
+    /// special tokens, which text cannot carry); each id must be inside the vocabulary.
+    /// </summary>
+    public int[]? PromptTokens { get; set; }
+
+    /// <summary>Ids that end the generation besides the tokenizer's own end of text (a chat format's end of turn).</summary>
+    public int[]? StopTokens { get; set; }
+
     public int MaxTokens { get; set; } = 256;
     public float Temperature { get; set; } = 0.8f;
     public int TopK { get; set; } = 40;
