@@ -51,6 +51,7 @@ public static class GatewayHost
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(plugIns);
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
         builder.Services.AddSingleton(new RequestCounts());
         builder.Services.AddSingleton(new ClientLimits(options.KeyRateLimit, options.AddressRateLimit, options.ApiKeys.Count));

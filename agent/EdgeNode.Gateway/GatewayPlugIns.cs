@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EdgeNode.Gateway.Jobs;
 using EdgeNode.Gateway.Modes;
 
@@ -10,4 +11,10 @@ public sealed record GatewayPlugIns
 
     /// <summary>Closed by the device governor while the node drains; jobs start only while it is open.</summary>
     public JobAdmission JobAdmission { get; init; } = new();
+
+    /// <summary>
+    /// The pool as this node sees it, for the dashboard (`edgenode pool status --json`'s shape: nodes, their slices and
+    /// speed, each model's plan); null from the delegate until the pool is reached. Null when the node is in no pool.
+    /// </summary>
+    public Func<JsonElement?>? PoolStatus { get; init; }
 }

@@ -248,8 +248,8 @@ public sealed partial class PoolNode : IAsyncDisposable
             view.Plans.TryGetValue(d.Model, out var held);
             if (d.SameAs(held))
                 continue;
-            if (held is null && d.Plan is null)
-                continue;   // nothing served it and nothing can: no plan to fence
+            // A model no chain can hold is published too, with the shortfall, even when no chain served it before:
+            // that is how an operator (pool status, the dashboard, a client's error) learns what the pool lacks.
             epoch++;
             var plan = d.Plan is null ? new PoolPlan(view.Pool, d.Model, epoch, []) : d.Plan with { Epoch = epoch };
             var message = new PlanMessage { Leader = NodeId, IssuedAt = DateTimeOffset.UtcNow, Plan = plan, Unplanned = d.Unplanned, Excluded = d.Excluded };

@@ -81,6 +81,20 @@ public sealed class PoolModeTests
         Assert.Equal(soloChat["response"]!["choices"]![0]!["message"]!["content"]!.GetValue<string>(),
             pooledChat["response"]!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
         Assert.Equal(soloChat["response"]!["usage"]!["prompt_tokens"]!.GetValue<int>(), pooledChat["response"]!["usage"]!["prompt_tokens"]!.GetValue<int>());
+
+        // The dashboard shows the pool: its event stream carries the pool's status, and the page renders a row per node.
+        var events = await http.GetStringAsync("/v1/dashboard/events?limit=1");
+        var snapshot = JsonNode.Parse(events["data: ".Length..].Trim())!;
+        var poolStatus = snapshot["pool"]!;
+        Assert.Equal(pool, poolStatus["pool"]!.GetValue<string>());
+        var plan = Assert.Single(poolStatus["plans"]!.AsArray())!["plan"]!;
+        Assert.Equal(Model, plan["model"]!.GetValue<string>());
+        Assert.Equal(2, plan["assignments"]!.AsArray().Count);
+        Assert.Equal(["node-a", "node-b"], poolStatus["nodes"]!.AsArray().Select(n => n!["node_id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var dom = HeadlessChromium.DumpDom(a.BaseUrl + "/", virtualTimeMs: 3000);
+        Assert.Contains($"pool {pool} via {broker.Url}", dom, StringComparison.Ordinal);
+        Assert.Contains($"{Model}: 2 nodes, epoch {plan["epoch"]!.GetValue<long>()}", dom, StringComparison.Ordinal);
+        Assert.Matches(@"<td>node-b</td><td>serving</td><td>stories260K \[[0-9],5\) \+head</td>", dom);
     }
 
     [Fact]

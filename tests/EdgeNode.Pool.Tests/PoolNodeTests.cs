@@ -133,8 +133,11 @@ public sealed class PoolNodeTests : IDisposable
     {
         await JoinAsync("n1", 2500);
         var n2 = await JoinAsync("n2", 2500);
-        // n1 alone cannot be planned, so no plan appears until the unplanned one fences a previous chain; with two
-        // nodes the leader tries, fails and says why only when a chain existed. Make one exist first: a third node.
+        // Two small nodes cannot hold the model: the leader publishes a plan without a chain that says why.
+        var tooSmall = (await PlanWhere(n2, p => p.Unplanned is not null, "an unplanned plan")).Plans["stories260K"];
+        Assert.Empty(tooSmall.Plan.Assignments);
+        Assert.Contains("cannot hold model 'stories260K'", tooSmall.Unplanned, StringComparison.Ordinal);
+        // A third node makes a chain; when it leaves, the unplanned plan fences that chain with a newer epoch.
         var n3 = await JoinAsync("n3", 4000);
         var planned = await PlanWhere(n2, p => p.Plan.Assignments.Count > 0, "a chain over three nodes");
         await n3.LeaveAsync();

@@ -22,7 +22,7 @@ public sealed class GreedyExactnessTests(PairModels models)
         var data = new TheoryData<string, string, string>();
         foreach (var target in PairModels.Names)
         {
-            foreach (var drafter in new[] { "model", "self-int4", "ngram" })
+            foreach (var drafter in new[] { "model", "self-int4", "self-layers", "ngram" })
             {
                 foreach (var length in new[] { "auto", "1", "4", "9" })
                     data.Add(target, drafter, length);
@@ -141,6 +141,7 @@ public sealed class GreedyExactnessTests(PairModels models)
     {
         "model" => new ModelDrafter(models.Get(PairModels.Names.Single(n => n != targetName)), SamplingOptions.Greedy, 512, "model"),
         "self-int4" => new ModelDrafter(models.Get(targetName, WeightPrecision.Int4), SamplingOptions.Greedy, 512, "self-int4"),
+        "self-layers" => new ModelDrafter(models.FirstHalf(targetName), SamplingOptions.Greedy, 512, "self-layers"),
         "ngram" => new NGramDrafter(),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };

@@ -15,6 +15,7 @@ public sealed class PairModels : IDisposable
 
     private readonly TempDirectory _root = TestPaths.NewTempDirectory("speculative-pair");
     private readonly Dictionary<(string, WeightPrecision), LocalModel> _models = [];
+    private readonly Dictionary<string, LocalModel> _firstHalves = [];
     private readonly object _gate = new();
 
     public PairModels()
@@ -44,8 +45,27 @@ public sealed class PairModels : IDisposable
         }
     }
 
+    /// <summary>The first half of <paramref name="name"/>'s layers and its head, converted with a boundary there: the "self-layers" draft.</summary>
+    public LocalModel FirstHalf(string name)
+    {
+        var layers = Get(name).Config.Layers;
+        var first = layers / 2;
+        lock (_gate)
+        {
+            if (_firstHalves.TryGetValue(name, out var model))
+                return model;
+            var folder = Path.Combine(_root.Path, $"{name}-first-{first}");
+            ModelConverter.Convert(Checkpoint(name), Tokenizer, folder, new ConversionOptions { Name = name, LayerRanges = [(0, first), (first, layers)] });
+            model = LocalModel.Load(Runtime, folder, firstLayers: first);
+            _firstHalves[name] = model;
+            return model;
+        }
+    }
+
     public void Dispose()
     {
+        foreach (var model in _firstHalves.Values)
+            model.Dispose();
         foreach (var model in _models.Values)
             model.Dispose();
         _root.Dispose();

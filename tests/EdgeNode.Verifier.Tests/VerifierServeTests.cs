@@ -152,7 +152,7 @@ public sealed class VerifierServeTests(PairModels models) : IDisposable
         var local = AgentBinary.Run(common, environment);
         Assert.True(local.ExitCode == 0, local.Stderr);
         var expected = JsonNode.Parse(local.Stdout)!["tokens"]!.AsArray().Select(t => t!.GetValue<int>()).ToArray();
-        foreach (var draft in new[] { TestPaths.Model("llama2xs-tok512-280K", "model.bin"), "ngram", "self-int4" })
+        foreach (var draft in new[] { TestPaths.Model("llama2xs-tok512-280K", "model.bin"), "ngram", "self-int4", "self-layers:2" })
         {
             var run = AgentBinary.Run([.. common, "--verifier", serve.Url, "--draft", draft, "--tokenizer", PairModels.Tokenizer], environment);
             Assert.True(run.ExitCode == 0, $"--draft {draft}: {run.Stderr}");

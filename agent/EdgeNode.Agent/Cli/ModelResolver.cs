@@ -101,6 +101,8 @@ public static class ModelResolver
         identity.Append(precision.ToName());
         if (precision != WeightPrecision.Fp32)
             identity.Append('|').Append(options.EffectiveBlockSize).Append('|').Append(options.AccuracyLevel).Append('|').Append(options.Asymmetric);
+        if (options.LayerRanges is { } ranges)
+            identity.Append("|layers|").Append(string.Join(',', ranges.Select(r => $"{r.First}:{r.End}")));
         if (options.CalibrationTextPath is { } calibration)
             identity.Append("|awq|").Append(System.Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(calibration))));
         var hash = System.Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity.ToString())))[..12];

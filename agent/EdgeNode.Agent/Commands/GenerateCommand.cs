@@ -31,7 +31,8 @@ public static partial class GenerateCommand
           --verifier URL     speculative: draft here, verify on the `edgenode serve` at URL (key: EDGENODE_API_KEY);
                              --model is then the target the verifier serves (a local copy names it and lends its tokenizer)
           --draft D          with --verifier: a draft model (path or name, same tokenizer), ngram (prompt lookup, no model)
-                             or self-int4 (the target's own checkpoint converted to int4) (default ngram)
+                             self-int4 (the target's own checkpoint converted to int4) or self-layers:K (the target's
+                             first K layers and its head, an early exit: no second model) (default ngram)
           --draft-length K   with --verifier: drafts per round, or auto (from acceptance and round trip) (default auto)
 
         """ + PoolHelp + ChatArguments.Help + ConversionArguments.Help + InferenceArguments.Help;

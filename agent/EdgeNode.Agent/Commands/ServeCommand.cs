@@ -131,6 +131,7 @@ public static partial class ServeCommand
             {
                 JobAdmission = governed.Admission,
                 Modes = plugIns,
+                PoolStatus = pool is null ? null : pool.Status,
             }).GetAwaiter().GetResult();
         }
         finally

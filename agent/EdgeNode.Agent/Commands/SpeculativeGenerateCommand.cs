@@ -28,6 +28,24 @@ public static class SpeculativeGenerateCommand
         GenerationOptions Options, int RequestedContext, ChatArguments Chat, bool Json, InferenceOptions Inference,
         string VerifierUrl, string Draft, string? DraftLength);
 
+    private const string SelfLayersPrefix = "self-layers:";
+
+    /// <summary>
+    /// The target's first K layers and its head, as a model of their own: converted with a slice boundary at K (once,
+    /// cached beside the whole conversion) and loaded without the layers past it.
+    /// </summary>
+    private static LocalModel LoadFirstLayers(InferenceRuntime runtime, Request request, string draft)
+    {
+        var whole = ModelManifest.Load(ModelResolver.Resolve(request.Model, request.Tokenizer, request.Precision, request.Conversion, Console.Error));
+        var layers = whole.ToLlamaConfig().Layers;
+        var text = draft[SelfLayersPrefix.Length..];
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var k) || k < 1 || k >= layers)
+            throw new UsageException($"--draft {draft}: K must be a whole number of layers from 1 to {layers - 1} (the target has {layers})");
+        var folder = ModelResolver.Resolve(request.Model, request.Tokenizer, request.Precision,
+            request.Conversion with { LayerRanges = [(0, k), (k, layers)] }, Console.Error);
+        return LocalModel.Load(runtime, folder, request.Tokenizer, firstLayers: k);
+    }
+
     public static int Run(Request request)
     {
         var options = request.Options;
@@ -60,6 +78,13 @@ public static class SpeculativeGenerateCommand
                 draftModel = LocalModel.Load(runtime, ModelResolver.Resolve(request.Model, request.Tokenizer, WeightPrecision.Int4,
                     request.Conversion with { Precision = WeightPrecision.Int4 }, Console.Error), request.Tokenizer);
                 drafter = new ModelDrafter(draftModel, sampling, Math.Min(capacity, draftModel.Config.MaxSeqLen), "self-int4", ownsModel: true);
+                tokenizer = draftModel.Tokenizer;
+                break;
+            case var named when named.StartsWith(SelfLayersPrefix, StringComparison.Ordinal):
+                if (!targetIsLocal)
+                    throw new UsageException($"--draft {named} runs the first layers of the target's own checkpoint: --model must name it on this device");
+                draftModel = LoadFirstLayers(runtime, request, named);
+                drafter = new ModelDrafter(draftModel, sampling, Math.Min(capacity, draftModel.Config.MaxSeqLen), named, ownsModel: true);
                 tokenizer = draftModel.Tokenizer;
                 break;
             default:

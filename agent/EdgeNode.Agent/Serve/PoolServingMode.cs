@@ -124,6 +124,15 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
         return new ModeGeneration(result.Text, result.PromptTokens.Length, result.Tokens.Length, RenderedRequest.FinishReason(result.StopReason), 0, model.Manifest.Precision);
     }
 
+    /// <summary>The pool as `edgenode pool status --json` reports it, for the dashboard; null until the pool is reached.</summary>
+    public JsonElement? Status()
+    {
+        if (_membership is not { } membership)
+            return null;
+        using var report = JsonDocument.Parse(PoolStatusReport.From(membership.View, membership.Broker).ToJson());
+        return report.RootElement.Clone();
+    }
+
     private static async Task WritePiecesAsync(ChannelReader<string> pieces, Func<string, ValueTask> onPiece)
     {
         await foreach (var piece in pieces.ReadAllAsync().ConfigureAwait(false))

@@ -22,6 +22,7 @@ internal static class DashboardEvents
         var limit = Limit(context.Request.Query["limit"]);
         var jobs = context.RequestServices.GetService(typeof(JobStore)) as JobStore;
         var credits = context.RequestServices.GetService(typeof(Credits.NodeCredits)) as Credits.NodeCredits;
+        var pool = (context.RequestServices.GetService(typeof(GatewayPlugIns)) as GatewayPlugIns)?.PoolStatus;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var response = context.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -35,7 +36,7 @@ internal static class DashboardEvents
                 return;
             response.BodyWriter.Write(s_data);
             json.Reset(response.BodyWriter);
-            JsonSerializer.Serialize(json, Snapshot(catalog, jobs, credits), GatewayJsonContext.Default.DashboardSnapshot);
+            JsonSerializer.Serialize(json, Snapshot(catalog, jobs, credits, pool), GatewayJsonContext.Default.DashboardSnapshot);
             json.Flush();
             response.BodyWriter.Write(s_end);
             var flushed = await response.BodyWriter.FlushAsync(cancel.Token).ConfigureAwait(false);
@@ -66,7 +67,7 @@ internal static class DashboardEvents
             : throw ApiError.InvalidRequest($"'limit' must be a positive whole number of snapshots, not '{text}'.", "limit", "invalid_value");
     }
 
-    internal static DashboardSnapshot Snapshot(ModelCatalog catalog, JobStore? jobs, Credits.NodeCredits? credits = null)
+    internal static DashboardSnapshot Snapshot(ModelCatalog catalog, JobStore? jobs, Credits.NodeCredits? credits = null, Func<JsonElement?>? pool = null)
     {
         var stats = catalog.Stats;
         return new DashboardSnapshot
@@ -88,6 +89,7 @@ internal static class DashboardEvents
             })],
             Jobs = jobs?.CountByStatus(),
             Credits = credits is null ? null : Credits.CreditsEndpoints.DashboardSummary(credits),
+            Pool = pool?.Invoke(),
         };
     }
 }

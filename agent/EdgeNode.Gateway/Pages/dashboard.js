@@ -35,6 +35,27 @@
     }
   }
 
+  // The pool as `edgenode pool status --json` reports it: a line per model's chain, a row per node.
+  function renderPool(p) {
+    const table = $("pool-nodes");
+    table.hidden = !p;
+    $("pool").className = p ? "" : "placeholder";
+    if (!p) {
+      $("pool").textContent = "no pool yet";
+      return;
+    }
+    const chains = p.plans.map(m => m.plan.assignments.length
+      ? m.plan.model + ": " + m.plan.assignments.length + " nodes, epoch " + m.plan.epoch
+      : m.plan.model + ": no chain (" + (m.unplanned || "no plan") + ")");
+    $("pool").textContent = "pool " + p.pool + " via " + p.broker + ", leader " + (p.leader || "none") + (chains.length ? "; " + chains.join("; ") : "; no model planned yet");
+    fill(table.tBodies[0], p.nodes.map(n => [
+      n.node_id,
+      n.alive ? n.status : n.status + " (silent)",
+      n.slices.map(x => x.model + " [" + x.first_layer + "," + x.end_layer + ")" + (x.embed ? " +embed" : "") + (x.head ? " +head" : "")).join(", ") || "—",
+      n.slices.map(x => x.ms_per_layer == null ? "—" : x.ms_per_layer.toFixed(2)).join(", ") || "—",
+    ]), "no nodes", 4);
+  }
+
   function render(s) {
     $("uptime").textContent = duration(s.uptime_seconds);
     $("requests").textContent = s.requests;
@@ -46,7 +67,7 @@
     $("tok-per-second").textContent = recent.length ? average.toFixed(1) + " tok/s over the last " + recent.length : "no requests yet";
     fill($("recent"), recent.map(r => [new Date(r.finished_at_ms).toLocaleTimeString(), r.model, r.tokens, (r.seconds < 1 ? (r.seconds * 1000).toFixed(1) + " ms" : r.seconds.toFixed(2) + " s"), r.tokens_per_second.toFixed(1)]), "no requests yet", 5);
     fill($("jobs"), s.jobs ? Object.entries(s.jobs).map(([status, count]) => [status, count]) : [], "jobs are off on this node", 2);
-    $("pool").textContent = s.pool ? JSON.stringify(s.pool) : "no pool yet";
+    renderPool(s.pool);
     $("sensors").textContent = s.sensors ? JSON.stringify(s.sensors) : "no sensor";
     const c = s.credits;
     $("credits").textContent = c

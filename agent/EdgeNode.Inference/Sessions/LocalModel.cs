@@ -41,10 +41,16 @@ public sealed class LocalModel : IDisposable
     public LlamaConfig Config { get; }
     public ITextTokenizer Tokenizer { get; }
 
-    public static LocalModel Load(InferenceRuntime runtime, string folder, string? tokenizerPath = null)
+    /// <param name="firstLayers">
+    /// When given, only the model's first layers run (the embedding, the layer slices up to that layer, then the head):
+    /// the target's own early-exit copy, a draft that needs no second model. The folder must have a slice boundary there.
+    /// </param>
+    public static LocalModel Load(InferenceRuntime runtime, string folder, string? tokenizerPath = null, int? firstLayers = null)
     {
         var manifest = ModelManifest.Load(folder);
         var config = manifest.ToLlamaConfig();
+        if (firstLayers is { } k && (k < 1 || k > config.Layers))
+            throw new ArgumentOutOfRangeException(nameof(firstLayers), $"{folder}: the first {k} layers are not 1..{config.Layers}");
         var tokenizer = TextTokenizerLoader.Load(tokenizerPath ?? Path.Combine(folder, manifest.Tokenizer), config.VocabSize);
         var embedSlice = manifest.Slices.Find(s => s.Embed && !s.Head && s.EndLayer == 0)
             ?? throw new ModelFormatException($"{folder}: manifest has no embed slice");
@@ -60,6 +66,13 @@ public sealed class LocalModel : IDisposable
         }
         if (next != config.Layers)
             throw new ModelFormatException($"{folder}: layer slices end at layer {next}, the model has {config.Layers}");
+        if (firstLayers is { } first)
+        {
+            if (!layerSlices.Any(s => s.EndLayer == first))
+                throw new ModelFormatException($"{folder}: no layer slice ends at layer {first} (slices end at {string.Join(", ", layerSlices.Select(s => s.EndLayer))}); "
+                    + $"convert it with --layers 0:{first},{first}:{config.Layers} to run its first {first} layers alone");
+            layerSlices.RemoveAll(s => s.FirstLayer >= first);
+        }
 
         var sessions = new List<SliceSession>();
         try
@@ -134,7 +147,10 @@ public sealed class LocalModel : IDisposable
     }
 
     /// <summary>Native bytes one position of a conversation takes across every layer (keys and values).</summary>
-    public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, Config.Layers, Manifest.KvPrecision);
+    public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, LayersRun, Manifest.KvPrecision);
+
+    /// <summary>The layers a forward pass runs: all of them, or the first ones of an early-exit copy.</summary>
+    public int LayersRun => _layers.Length == 0 ? 0 : _layers[^1].Spec.EndLayer;
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to the conversation and returns logits: for the last position only
