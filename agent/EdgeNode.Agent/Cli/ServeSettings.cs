@@ -42,6 +42,9 @@ public sealed class ServeSettings
     public string? NodeId { get; set; }
     public string? MaxMemory { get; set; }
     public string? KvMemory { get; set; }
+    public string? PoolModel { get; set; }
+    public string? FetchRate { get; set; }
+    public string? PoolSecret { get; set; }
 
     // Speculative mode: a draft here, the target on a remote verifier (ServeCommand.Speculative.cs reads these).
     public string? VerifierUrl { get; set; }
@@ -59,7 +62,7 @@ public sealed class ServeSettings
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes, pool, broker, data_port, node_id, max_memory, kv_memory, verifier_url, verifier_key, draft");
+            throw new ArgumentException($"settings file {path}: {e.Message.Split(". ")[0]}; the keys are listen, models_dir, models, threads, api_keys, max_body_bytes, max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours, key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token, credits_per_token_layer, daily_floor, memory_budget_bytes, pool, broker, data_port, node_id, max_memory, kv_memory, pool_model, fetch_rate, pool_secret, verifier_url, verifier_key, draft");
         }
     }
 
@@ -84,6 +87,9 @@ public sealed class ServeSettings
         NodeId = variable("EDGENODE_NODE_ID") is { Length: > 0 } node ? node : NodeId;
         MaxMemory = variable("EDGENODE_MAX_MEMORY") is { Length: > 0 } max ? max : MaxMemory;
         KvMemory = variable("EDGENODE_KV_MEMORY") is { Length: > 0 } kv ? kv : KvMemory;
+        PoolModel = variable("EDGENODE_POOL_MODEL") is { Length: > 0 } poolModel ? poolModel : PoolModel;
+        FetchRate = variable("EDGENODE_FETCH_RATE") is { Length: > 0 } fetchRate ? fetchRate : FetchRate;
+        PoolSecret = variable("EDGENODE_POOL_SECRET") is { Length: > 0 } poolSecret ? poolSecret : PoolSecret;
 
         VerifierUrl = variable("EDGENODE_VERIFIER_URL") is { Length: > 0 } verifier ? verifier : VerifierUrl;
         VerifierKey = variable("EDGENODE_VERIFIER_KEY") is { Length: > 0 } verifierKey ? verifierKey : VerifierKey;

@@ -82,7 +82,10 @@ public static class PoolCommand
             {
                 var s = n.State;
                 var health = n.Alive ? $"ok {Age(n.HeartbeatAgeMs)}" : s.Status is NodeStatus.Offline ? "offline" : $"silent {Age(n.HeartbeatAgeMs)}";
-                var slices = n.Slices.Count == 0 ? "-" : string.Join(", ", n.Slices.Select(x =>
+                // A node without a slice still shows the models it offers and its measured speed ("-": no layers now).
+                var slices = n.Slices.Count == 0
+                    ? s.Models.Count == 0 ? "-" : string.Join(", ", s.Models.Select(m => $"{m.Name} - {(m.MsPerLayer is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) : "?")}"))
+                    : string.Join(", ", n.Slices.Select(x =>
                     $"{x.Model} [{x.FirstLayer},{x.EndLayer}){(x.Embed ? "+embed" : "")}{(x.Head ? "+head" : "")} {(x.MsPerLayer is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) : "?")}"));
                 w.WriteLine($"{s.NodeId,-16} {n.Status,-9} {health,-14} {Bytes(s.WeightsMaxBytes),12} {Bytes(s.KvBudgetBytes),10} {s.Threads,3}  {slices,-40} "
                             + $"{Num(s.Sensors?.TemperatureC, "0.0"),5} {Num(s.Sensors?.PowerW, "0.00"),6} {Num(s.Sensors?.JoulesPerToken, "0.00"),6}  {s.DataEndpoint}");

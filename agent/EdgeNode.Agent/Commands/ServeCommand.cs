@@ -18,7 +18,7 @@ namespace EdgeNode.Agent.Commands;
 public static partial class ServeCommand
 {
     public const string Help = """
-        usage: edgenode serve (--models DIR | --model PATH ...) [options]
+        usage: edgenode serve (--models DIR | --model PATH ... | --pool NAME) [options]
 
           --listen ADDR      address and port, e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080; port 0 picks a free one (default 127.0.0.1:8080)
           --models DIR       serve every model in DIR, each under its folder or file name without the extension
@@ -28,7 +28,7 @@ public static partial class ServeCommand
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
                              key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
                              credits_per_token_layer, daily_floor, memory_budget_bytes,
-                             pool, broker, data_port, node_id, max_memory, kv_memory, verifier_url, verifier_key, draft)
+                             pool, broker, data_port, node_id, max_memory, kv_memory, pool_model, fetch_rate, pool_secret, verifier_url, verifier_key, draft)
           --max-body BYTES   largest request body; larger ones get 413 (default 1048576, 1 MiB)
           --max-queue N      requests that may wait for a busy model; more get 429 (default 64)
           --key-rpm N        requests a minute each API key may make; more get 429 with Retry-After (default 600; 0: no limit)
@@ -52,11 +52,17 @@ public static partial class ServeCommand
           --node-id ID       this node's id in the pool (default: one made once and kept in $EDGENODE_HOME/node-id)
           --max-memory SIZE  model weights this node agrees to hold, e.g. 300M, 2G (default: half the available memory)
           --kv-memory SIZE   the KV caches' budget (default 256M)
+          --pool-model NAME  with no --model: the pool's model to hold (default: the first, by name, a peer holds);
+                             this node fetches the slices it is given from peers into $EDGENODE_HOME/slices
+          --fetch-rate SIZE  cap on slice downloads, bytes a second, e.g. 6M (default: none)
+          --pool-secret S    the pool's shared secret: MQTT password (user: the pool name) and the key peers must prove
+                             to the slice server (prefer EDGENODE_POOL_SECRET or the file: flags show in ps)
 
         Settings come from --config, then the environment (EDGENODE_LISTEN, EDGENODE_MODELS_DIR, EDGENODE_THREADS,
         EDGENODE_API_KEYS comma-separated, EDGENODE_MAX_BODY_BYTES, EDGENODE_CHAT_TEMPLATE, EDGENODE_LOG_LEVEL,
         EDGENODE_JOBS_DB, EDGENODE_LEDGER_DB, EDGENODE_POOL, EDGENODE_BROKER, EDGENODE_DATA_PORT, EDGENODE_NODE_ID,
-        EDGENODE_MAX_MEMORY, EDGENODE_KV_MEMORY, EDGENODE_VERIFIER_URL, EDGENODE_VERIFIER_KEY, EDGENODE_DRAFT), then
+        EDGENODE_MAX_MEMORY, EDGENODE_KV_MEMORY, EDGENODE_POOL_MODEL, EDGENODE_FETCH_RATE, EDGENODE_POOL_SECRET,
+        EDGENODE_VERIFIER_URL, EDGENODE_VERIFIER_KEY, EDGENODE_DRAFT), then
         the options above. With no API key the API listens on a loopback address only. Logs are JSON lines on stderr.
         SIGTERM or Ctrl+C stops it. Under systemd (Type=notify) it reports READY and STOPPING and keeps WatchdogSec=
         fed. The API is described in docs/api.md.
@@ -95,7 +101,7 @@ public static partial class ServeCommand
         if (settings.Pool is not null && options.MemoryBudgetBytes is null && settings.MaxMemory is { } maxMemory)
             options = options with { MemoryBudgetBytes = ByteSize.Parse(maxMemory, "--max-memory") };
         var precision = settings.Precision is null ? (WeightPrecision?)null : ParsePrecision(settings.Precision);
-        var entries = ModelEntries(settings);
+        var entries = ModelEntries(settings, allowNone: settings.Pool is not null);
         options.Validate();
 
         // The runtime first: a missing ONNX Runtime or a bad --ep fails at start, not on the first request.
@@ -108,13 +114,14 @@ public static partial class ServeCommand
 
         // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
         List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule(), new VerifierModule(verifier)];
+        // EDGENODE_SYSFS_ROOT points the sensors at another tree (tests; a board whose sysfs is bind-mounted elsewhere).
+        using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads), Environment.GetEnvironmentVariable("EDGENODE_SYSFS_ROOT") is { Length: > 0 } root ? root : "/");
         if (settings.Pool is not null)
-            modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32)));
+            modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32, governed.Governor is null ? null : governed)));
         using var speculative = SpeculativeModeFrom(settings, runtime, precision, conversion);
         var pool = PoolModeFrom(settings, precision, conversion);
         try
         {
-            using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads));
             List<IServingMode> plugIns = [];
             if (pool is not null)
                 plugIns.Add(pool);
@@ -143,8 +150,11 @@ public static partial class ServeCommand
         if (settings.Pool is not { } pool)
             return null;
         var broker = settings.Broker == PoolPresenceOptions.Embedded ? $"mqtt://127.0.0.1:{PoolProtocol.DefaultBrokerPort}" : settings.Broker;
+        // With a pool secret the observer logs in as the pool does (user: the pool's name), unless the URL names a login.
+        var secret = settings.PoolSecret is { Length: > 0 } s && (broker is null || BrokerAddress.Parse(broker).UserName is null) ? s : null;
         return new PoolServingMode(pool, broker,
-            source => PromptModel.Load(ModelResolver.Resolve(source, null, precision, conversion, TextWriter.Null)), settings.ChatTemplate);
+            source => PromptModel.Load(ModelResolver.Resolve(source, null, precision, conversion, TextWriter.Null)), settings.ChatTemplate,
+            userName: secret is null ? null : pool, password: secret);
     }
 
     private static VerifierOptions VerifierOptionsFrom(ArgumentReader args) => new()
@@ -161,6 +171,9 @@ public static partial class ServeCommand
         settings.NodeId = args.String("node-id") ?? settings.NodeId;
         settings.MaxMemory = args.String("max-memory") ?? settings.MaxMemory;
         settings.KvMemory = args.String("kv-memory") ?? settings.KvMemory;
+        settings.PoolModel = args.String("pool-model") ?? settings.PoolModel;
+        settings.FetchRate = args.String("fetch-rate") ?? settings.FetchRate;
+        settings.PoolSecret = args.String("pool-secret") ?? settings.PoolSecret;
     }
 
     private static GatewayOptions GatewayOptionsFrom(ServeSettings settings)
@@ -197,7 +210,8 @@ public static partial class ServeCommand
         };
     }
 
-    private static List<ServedModelFolder.Entry> ModelEntries(ServeSettings settings)
+    /// <param name="allowNone">A pool node may have no model files: it fetches the slices it is given from peers.</param>
+    private static List<ServedModelFolder.Entry> ModelEntries(ServeSettings settings, bool allowNone)
     {
         var entries = new List<ServedModelFolder.Entry>();
         if (settings.ModelsDir is { } dir)
@@ -213,7 +227,7 @@ public static partial class ServeCommand
                 throw new FileNotFoundException($"model '{path}' not found: not a file, not a folder, and not a pulled model (see 'edgenode models list')");
             entries.Add(new ServedModelFolder.Entry(ServedModelFolder.IdOf(path), path));
         }
-        if (entries.Count == 0)
+        if (entries.Count == 0 && !(allowNone && settings.ModelsDir is null))
             throw new UsageException(settings.ModelsDir is null
                 ? "edgenode serve needs a model: --models DIR or --model PATH (or models_dir / models in --config)"
                 : $"{settings.ModelsDir} holds no model edgenode can serve; pass --model PATH");

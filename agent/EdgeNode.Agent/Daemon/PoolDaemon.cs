@@ -11,6 +11,8 @@ using EdgeNode.Pool;
 using EdgeNode.Pool.Chain;
 using EdgeNode.Pool.Discovery;
 using EdgeNode.Pool.Membership;
+using EdgeNode.Pool.Planning;
+using EdgeNode.Pool.Security;
 using EdgeNode.Pool.Slices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,41 +21,49 @@ namespace EdgeNode.Agent.Daemon;
 
 /// <summary>
 /// The pool node inside `edgenode serve`: publishes what this node offers (its model's shape and weights hash, its
-/// memory budgets, its data endpoint), runs the data plane (<see cref="ChainNode"/>) and the slice server, and on every
-/// plan builds the slice it was given from the local checkpoint and switches the chain over. A slice it cannot build
-/// or load is refused with the reason, so the leader plans without it. Stopping leaves the pool first (the others
-/// re-plan at once), then closes the data plane.
+/// measured speed, its memory budgets, its data endpoint), runs the data plane (<see cref="ChainNode"/>) and the slice
+/// server, and on every plan gets the slice it was given — built from the local checkpoint, or fetched from peers when
+/// the node has no model files — and switches the chain over. A slice it cannot get or load is refused with the
+/// reason, so the leader plans without it. The node that provides for the pool (<see cref="SlicePeers.Provider"/>) also
+/// builds the slices of nodes without the checkpoint. Stopping leaves the pool first (the others re-plan at once),
+/// then closes the data plane.
 /// </summary>
-internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFactory loggers) : IHostedService, IAsyncDisposable
+internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFactory loggers) : IHostedService, IAsyncDisposable, IPoolGovernable
 {
+    private static readonly TimeSpan s_waitLogInterval = TimeSpan.FromSeconds(10);
+
     private readonly ILogger _log = loggers.CreateLogger("EdgeNode.Pool.Daemon");
     private readonly Channel<AssignmentChange> _changes = Channel.CreateUnbounded<AssignmentChange>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _statusGate = new();
     private PoolPresence? _presence;
-    private ChainNode? _chain;
+    private PoolGovernance? _governance;
+    private volatile ChainNode? _chain;
     private SliceServer? _slices;
     private Task _worker = Task.CompletedTask;
-    private string _sliceFolder = "";
+    private PoolHandshake? _handshake;
+    private Task _adopting = Task.CompletedTask;
+    private volatile ServableModel? _model;
+    private volatile string _sliceFolder = "";
     private string? _tokenizerPath;
-    private string _checkpoint = "";
+    private string? _checkpoint;
+    private bool _ready;
+    private bool _drained;
+
+    public long FramesProcessed => _chain?.FramesProcessed ?? 0;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var source = CheckpointSource.Open(options.CheckpointPath, null);
-        _checkpoint = source.CheckpointPath;
-        var config = CheckpointReader.ReadConfig(_checkpoint);
-        var sha = HashFiles(source.Files);
-        _sliceFolder = Path.Combine(options.SlicesHome, $"{options.Model}-{sha[..12]}-{options.Precision.ToName()}");
-        Directory.CreateDirectory(_sliceFolder);
-        _tokenizerPath = source.TokenizerPath(_sliceFolder);
-        var model = ModelSizes.Servable(options.Model, config, options.Precision, new FileInfo(_tokenizerPath).Length, sha);
-
-        _chain = new ChainNode(new ChainNodeOptions
+        _handshake = options.PoolSecret is { } secret ? new PoolHandshake(options.Pool, secret) : null;
+        _slices = SliceServer.Start(new IPEndPoint(IPAddress.Any, SlicePeers.SlicePort(options.DataPort)), new Dictionary<string, string>(),
+            new SliceServerOptions { Log = line => Log.SliceServer(_log, line), Authenticate = _handshake is null ? null : _handshake.AcceptAsync });
+        if (options.CheckpointPath is not null)
         {
-            ModelFolder = _sliceFolder, Runtime = options.Runtime, Port = options.DataPort, Logger = loggers.CreateLogger("EdgeNode.Pool.Chain"),
-        });
-        _chain.Start();
-        _slices = SliceServer.Start(new IPEndPoint(IPAddress.Any, options.DataPort + 1), new Dictionary<string, string>());
+            var model = OfferCheckpoint(options.CheckpointPath, options.Model!);
+            model = model with { MsPerLayer = await Task.Run(() => Calibrate(model), cancellationToken).ConfigureAwait(false) };
+            _model = model;
+            StartChain();
+        }
 
         // The broker: given, hosted here, or found by mDNS; the data endpoint is the address the others reach us on.
         string? broker = options.Broker;
@@ -74,21 +84,40 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
         {
             NodeId = options.NodeId,
             AgentVersion = typeof(PoolDaemon).Assembly.GetName().Version?.ToString() ?? "",
-            DataEndpoint = $"{address}:{_chain.Port}",
+            DataEndpoint = $"{address}:{_chain?.Port ?? options.DataPort}",
             Status = NodeStatus.Joining,
             WeightsMaxBytes = options.MaxMemoryBytes,
             WeightsFreeBytes = options.MaxMemoryBytes,
             KvBudgetBytes = options.KvMemoryBytes,
             Threads = options.Runtime.Options.Threads,
-            Models = [model],
+            Models = _model is { } offered ? [offered] : [],
         };
-        _presence = await PoolPresence.StartAsync(new PoolPresenceOptions { Pool = options.Pool, Broker = broker, Advertise = advertise },
+        _presence = await PoolPresence.StartAsync(new PoolPresenceOptions
+            {
+                Pool = options.Pool, Broker = broker, Advertise = advertise,
+                // With a secret the broker login is the pool's name and the secret, unless --broker's URL names its own.
+                UserName = options.PoolSecret is null || resolved?.UserName is not null ? null : options.Pool,
+                Password = options.PoolSecret is null || resolved?.UserName is not null ? null : options.PoolSecret,
+            },
             state, loggers.CreateLogger("EdgeNode.Pool"), cancellationToken).ConfigureAwait(false);
         _presence.Node.AssignmentChanged += change => _changes.Writer.TryWrite(change);
         _worker = Task.Run(() => ObeyAsync(_stop.Token), CancellationToken.None);
-        await _presence.Node.ServeAsync(cancellationToken).ConfigureAwait(false);
-        Log.Joined(_log, options.Pool, _presence.Broker.ToString(), options.NodeId, state.DataEndpoint, options.Model, model.Layers, options.MaxMemoryBytes,
-            ModelSizes.Whole(model));
+        if (options.Governed is { } governed)
+        {
+            _governance = new PoolGovernance(governed, this, _log);
+            _governance.Start();
+        }
+        if (_model is { } local)
+        {
+            await MarkReadyAsync(cancellationToken).ConfigureAwait(false);
+            Log.Joined(_log, options.Pool, _presence.Broker.ToString(), options.NodeId, state.DataEndpoint, local.Name, local.Layers, options.MaxMemoryBytes,
+                ModelSizes.Whole(local), local.MsPerLayer ?? 0);
+        }
+        else
+        {
+            Log.JoinedWithoutModel(_log, options.Pool, _presence.Broker.ToString(), options.NodeId, state.DataEndpoint, options.Model ?? "(any)", options.MaxMemoryBytes);
+            _adopting = Task.Run(() => AdoptAsync(_stop.Token), CancellationToken.None);
+        }
     }
 
     /// <summary>The data plane's counters now (zeros before it starts or after it stops).</summary>
@@ -110,6 +139,10 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
         await _stop.CancelAsync().ConfigureAwait(false);
         _changes.Writer.TryComplete();
         await _worker.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _adopting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_governance is not null)
+            await _governance.DisposeAsync().ConfigureAwait(false);
+        _governance = null;
         // Leave first: the leader re-plans without this node while its data plane still answers.
         if (_presence is not null)
             await _presence.DisposeAsync().ConfigureAwait(false);
@@ -123,6 +156,146 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
         Log.Left(_log, options.Pool, options.NodeId);
     }
 
+    /// <summary>What this node offers from its own checkpoint: the model's sizes at the serve precision and the checkpoint's hash.</summary>
+    private ServableModel OfferCheckpoint(string path, string name)
+    {
+        var source = CheckpointSource.Open(path, null);
+        _checkpoint = source.CheckpointPath;
+        var config = CheckpointReader.ReadConfig(_checkpoint);
+        var sha = HashFiles(source.Files);
+        _sliceFolder = SliceFolderOf(name, sha, options.Precision.ToName());
+        Directory.CreateDirectory(_sliceFolder);
+        _tokenizerPath = source.TokenizerPath(_sliceFolder);
+        return ModelSizes.Servable(name, config, options.Precision, new FileInfo(_tokenizerPath).Length, sha) with { Precision = options.Precision.ToName() };
+    }
+
+    /// <summary>$EDGENODE_HOME/slices/MODEL-SHA12-PRECISION: built and fetched slices of one model's weights alike.</summary>
+    private string SliceFolderOf(string model, string sha, string precision) => Path.Combine(options.SlicesHome, $"{model}-{sha[..Math.Min(12, sha.Length)]}-{precision}");
+
+    private void StartChain()
+    {
+        var chain = new ChainNode(new ChainNodeOptions
+        {
+            ModelFolder = _sliceFolder, Runtime = options.Runtime, Port = options.DataPort, Logger = loggers.CreateLogger("EdgeNode.Pool.Chain"),
+        });
+        chain.Start();
+        _chain = chain;
+    }
+
+    /// <summary>
+    /// Measures this node's speed before it joins, so the first plan already sizes ranges by it: one layer is built
+    /// from the checkpoint into a scratch folder, timed (<see cref="LayerSpeedProbe"/>) and deleted. Unmeasured
+    /// (null) when that fails: the planner then assumes the pool's median speed.
+    /// </summary>
+    private double? Calibrate(ServableModel model)
+    {
+        var scratch = Path.Combine(options.SlicesHome, $".calibration-{Environment.ProcessId}");
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            SliceBuilder.Build(_checkpoint!, null, [SliceSpec.Layers(0, 1)], scratch, new ConversionOptions { Precision = options.Precision, Name = model.Name }, null);
+            var ms = LayerSpeedProbe.Measure(options.Runtime, scratch, new SliceAssignment(options.NodeId, 0, 1, false, false, ""));
+            Log.Measured(_log, model.Name, Math.Round(ms, 4), "one layer built for calibration", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
+            return Math.Round(ms, 4);
+        }
+        catch (Exception e) when (e is IOException or EdgeNode.Models.ModelFormatException or InvalidOperationException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            Log.NotMeasured(_log, model.Name, e.Message);
+            return null;
+        }
+        finally
+        {
+            try
+            {
+                if (Directory.Exists(scratch))
+                    Directory.Delete(scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+                // a leftover scratch folder costs one layer of disk, not the node
+            }
+        }
+    }
+
+    /// <summary>
+    /// A node without model files takes up the model the pool holds (--pool-model, or the first a peer holds whole):
+    /// its sizes and hash as the holders publish them, marked not local. Waits, logging every few seconds, until a
+    /// peer publishes one; the node stays `joining` meanwhile, so no plan counts on it.
+    /// </summary>
+    private async Task AdoptAsync(CancellationToken cancellationToken)
+    {
+        var waitingSince = System.Diagnostics.Stopwatch.GetTimestamp();
+        var lastLog = 0L;
+        try
+        {
+            while (true)
+            {
+                var view = _presence!.Node.Membership.View;
+                if (SlicePeers.Adoptable(view, options.NodeId, options.Model) is { } model)
+                {
+                    _sliceFolder = SliceFolderOf(model.Name, model.Sha256, model.Precision ?? "fp32");
+                    Directory.CreateDirectory(_sliceFolder);
+                    StartChain();
+                    _model = model;
+                    await _presence.Node.UpdateAsync(s => s with { Models = [model] }, cancellationToken).ConfigureAwait(false);
+                    await MarkReadyAsync(cancellationToken).ConfigureAwait(false);
+                    Log.Adopted(_log, model.Name, model.Layers, model.Precision ?? "fp32", model.Sha256[..Math.Min(12, model.Sha256.Length)], _sliceFolder,
+                        Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(waitingSince).TotalMilliseconds, 1));
+                    return;
+                }
+                if (lastLog == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(lastLog) >= s_waitLogInterval)
+                {
+                    lastLog = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Log.WaitingForModel(_log, options.Model ?? "any model");
+                }
+                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            Log.CannotAdopt(_log, e.Message);
+        }
+    }
+
+    /// <summary>Ready for layers: `serving`, unless the governor drained the node meanwhile (it stays `draining` until resumed).</summary>
+    private async Task MarkReadyAsync(CancellationToken cancellationToken)
+    {
+        lock (_statusGate)
+        {
+            _ready = true;
+            if (_drained)
+                return;
+        }
+        await _presence!.Node.ServeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        lock (_statusGate)
+            _drained = true;
+        if (_presence is { } presence)
+            await presence.Node.DrainAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        lock (_statusGate)
+        {
+            _drained = false;
+            if (!_ready)
+                return;   // still fetching its model: it serves once ready
+        }
+        if (_presence is { } presence)
+            await presence.Node.ResumeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task UpdateAsync(Func<NodeState, NodeState> change, CancellationToken cancellationToken) =>
+        _presence?.Node.UpdateAsync(change, cancellationToken) ?? Task.CompletedTask;
+
     private async Task ObeyAsync(CancellationToken cancellationToken)
     {
         try
@@ -132,7 +305,7 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
                 AssignmentChange? latest = null;
                 while (_changes.Reader.TryRead(out var c))
                 {
-                    if (c.Plan.Model == options.Model)
+                    if (c.Plan.Model == _model?.Name)
                         latest = c;
                 }
                 if (latest is not null)
@@ -149,38 +322,129 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
     {
         var plan = change.Plan;
         var mine = change.Assignment;
+        var model = _model!;
         if (mine is null)
         {
             Log.NotInPlan(_log, plan.Model, plan.Epoch);
-            return;
         }
+        else
+        {
+            try
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var spec = new SliceSpec(mine.Embed, mine.FirstLayer, mine.EndLayer, mine.Head);
+                var got = false;
+                if ((spec.Embed || spec.HasLayers || spec.Head) && !File.Exists(Path.Combine(_sliceFolder, spec.FileName)))
+                {
+                    if (_checkpoint is not null)
+                        await BuildAsync(plan, spec, cancellationToken).ConfigureAwait(false);
+                    else
+                        await FetchAsync(plan, model, spec, cancellationToken).ConfigureAwait(false);
+                    got = true;
+                }
+                var builtMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                await _chain!.ApplyPlan(plan, options.NodeId).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (got)
+                    PublishSlices(plan.Model);
+                Log.Serving(_log, plan.Model, plan.Epoch, mine.FirstLayer, mine.EndLayer, mine.Embed, mine.Head, got, Math.Round(builtMs, 1),
+                    Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
+                if (model.MsPerLayer is null && mine.LayerCount > 0)
+                    await MeasureAsync(model, mine, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var reason = $"cannot serve layers [{mine.FirstLayer},{mine.EndLayer}) of '{plan.Model}': {e.Message}";
+                Log.Refusing(_log, plan.Model, plan.Epoch, reason);
+                if (_presence is not null)
+                    await _presence.Node.RefuseAsync(plan.Model, plan.Epoch, reason, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (_checkpoint is not null)
+            await BuildForPeersAsync(plan, model, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task BuildAsync(PoolPlan plan, SliceSpec spec, CancellationToken cancellationToken)
+    {
+        var progress = new Progress<string>(line => Log.Building(_log, plan.Model, plan.Epoch, line));
+        await Task.Run(() => SliceBuilder.Build(_checkpoint!,
+            spec.Embed || spec.Head ? _tokenizerPath : null, [spec], _sliceFolder,
+            new ConversionOptions { Precision = options.Precision, Name = plan.Model }, progress), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>This node's slice from the peers that hold it (the provider builds it if nobody has it yet).</summary>
+    private async Task FetchAsync(PoolPlan plan, ServableModel model, SliceSpec spec, CancellationToken cancellationToken)
+    {
+        var lastWaitLog = 0L;
+        var result = await PeerSliceFetch.FetchAsync(
+            () => SlicePeers.For(_presence!.Node.Membership.View, options.NodeId, model),
+            model.Name, model.Precision ?? "fp32", spec, _sliceFolder,
+            new SliceFetchOptions { MaxBytesPerSecond = options.FetchBytesPerSecond, Connect = _handshake?.Connector() },
+            options.FetchSourceWait,
+            new FetchProgressLog(p => Log.Fetching(_log, plan.Model, plan.Epoch, p.ToString())),
+            why =>
+            {
+                if (lastWaitLog != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(lastWaitLog) < s_waitLogInterval)
+                    return;
+                lastWaitLog = System.Diagnostics.Stopwatch.GetTimestamp();
+                Log.WaitingForSlice(_log, plan.Model, plan.Epoch, spec.ToString(), why);
+            },
+            cancellationToken).ConfigureAwait(false);
+        Log.Fetched(_log, plan.Model, plan.Epoch, spec.ToString(), result.BytesTotal, result.BytesTransferred, result.BytesResumed,
+            Math.Round(result.Elapsed.TotalMilliseconds, 1), Math.Round(result.BytesPerSecond / 1e6, 2), options.FetchBytesPerSecond ?? 0);
+    }
+
+    /// <summary>
+    /// A node that fetched its slice measures its speed on it once it serves (it had nothing to calibrate on before):
+    /// published with the next state; the leader sizes ranges by it at the next re-plan (speed alone never re-plans).
+    /// </summary>
+    private async Task MeasureAsync(ServableModel model, SliceAssignment mine, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        double ms;
         try
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var spec = new SliceSpec(mine.Embed, mine.FirstLayer, mine.EndLayer, mine.Head);
-            var built = false;
-            if ((spec.Embed || spec.HasLayers || spec.Head) && !File.Exists(Path.Combine(_sliceFolder, spec.FileName)))
-            {
-                var progress = new Progress<string>(line => Log.Building(_log, plan.Model, plan.Epoch, line));
-                await Task.Run(() => SliceBuilder.Build(_checkpoint,
-                    spec.Embed || spec.Head ? _tokenizerPath : null, [spec], _sliceFolder,
-                    new ConversionOptions { Precision = options.Precision, Name = options.Model }, progress), cancellationToken).ConfigureAwait(false);
-                built = true;
-            }
-            var builtMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            await _chain!.ApplyPlan(plan, options.NodeId).WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (built)
-                PublishSlices(plan.Model);
-            Log.Serving(_log, plan.Model, plan.Epoch, mine.FirstLayer, mine.EndLayer, mine.Embed, mine.Head, built, Math.Round(builtMs, 1),
-                Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
+            ms = Math.Round(await Task.Run(() => LayerSpeedProbe.Measure(options.Runtime, _sliceFolder, mine), cancellationToken).ConfigureAwait(false), 4);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is IOException or EdgeNode.Models.ModelFormatException or InvalidOperationException or ArgumentException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            var reason = $"cannot serve layers [{mine.FirstLayer},{mine.EndLayer}) of '{plan.Model}': {e.Message}";
-            Log.Refusing(_log, plan.Model, plan.Epoch, reason);
-            if (_presence is not null)
-                await _presence.Node.RefuseAsync(plan.Model, plan.Epoch, reason, cancellationToken).ConfigureAwait(false);
+            Log.NotMeasured(_log, model.Name, e.Message);
+            return;
         }
+        _model = model with { MsPerLayer = ms };
+        Log.Measured(_log, model.Name, ms, $"its slice [{mine.FirstLayer},{mine.EndLayer})", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
+        await _presence!.Node.UpdateAsync(s => s with { Models = [.. s.Models.Select(m => m.Name == model.Name ? m with { MsPerLayer = ms } : m)] }, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The provider builds the slices the plan gives to nodes without the checkpoint and offers them on its slice
+    /// server; a failure here is logged (those nodes wait, then refuse, and the leader plans without them).
+    /// </summary>
+    private async Task BuildForPeersAsync(PoolPlan plan, ServableModel model, CancellationToken cancellationToken)
+    {
+        if (_presence is null)
+            return;
+        var duties = SlicePeers.ToBuildFor(plan, _presence.Node.Membership.View, options.NodeId, model);
+        var built = false;
+        foreach (var a in duties)
+        {
+            var spec = new SliceSpec(a.Embed, a.FirstLayer, a.EndLayer, a.Head);
+            if (File.Exists(Path.Combine(_sliceFolder, spec.FileName)))
+                continue;
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await BuildAsync(plan, spec, cancellationToken).ConfigureAwait(false);
+                built = true;
+                Log.BuiltForPeer(_log, plan.Model, plan.Epoch, spec.ToString(), a.NodeId, Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.NotBuiltForPeer(_log, plan.Model, plan.Epoch, spec.ToString(), a.NodeId, e.Message);
+            }
+        }
+        if (built)
+            PublishSlices(plan.Model);
     }
 
     /// <summary>Offers the slices built so far to peers; a failure here costs the peers a source, not this node its plan.</summary>
@@ -247,8 +511,44 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "pool {Pool}: joined through {Broker} as {NodeId}, data {DataEndpoint}; offers {Model} ({Layers} layers, {WholeBytes} bytes whole) within {MaxMemoryBytes} bytes")]
-        public static partial void Joined(ILogger logger, string pool, string broker, string nodeId, string dataEndpoint, string model, int layers, long maxMemoryBytes, long wholeBytes);
+        [LoggerMessage(1, LogLevel.Information, "pool {Pool}: joined through {Broker} as {NodeId}, data {DataEndpoint}; offers {Model} ({Layers} layers, {WholeBytes} bytes whole, {MsPerLayer} ms/layer) within {MaxMemoryBytes} bytes")]
+        public static partial void Joined(ILogger logger, string pool, string broker, string nodeId, string dataEndpoint, string model, int layers, long maxMemoryBytes, long wholeBytes, double msPerLayer);
+
+        [LoggerMessage(8, LogLevel.Information, "pool {Pool}: joined through {Broker} as {NodeId}, data {DataEndpoint}; no model files: takes up {Model} from peers within {MaxMemoryBytes} bytes")]
+        public static partial void JoinedWithoutModel(ILogger logger, string pool, string broker, string nodeId, string dataEndpoint, string model, long maxMemoryBytes);
+
+        [LoggerMessage(9, LogLevel.Information, "waiting for a peer that holds {Model} whole")]
+        public static partial void WaitingForModel(ILogger logger, string model);
+
+        [LoggerMessage(10, LogLevel.Information, "takes up {Model} ({Layers} layers, {Precision}, sha256 {Sha12}) from peers after {WaitedMs} ms; its slices go to {Folder}")]
+        public static partial void Adopted(ILogger logger, string model, int layers, string precision, string sha12, string folder, double waitedMs);
+
+        [LoggerMessage(11, LogLevel.Error, "cannot take up a model from the pool: {Reason}")]
+        public static partial void CannotAdopt(ILogger logger, string reason);
+
+        [LoggerMessage(12, LogLevel.Information, "plan {Model} epoch {Epoch}: fetching: {Progress}")]
+        public static partial void Fetching(ILogger logger, string model, long epoch, string progress);
+
+        [LoggerMessage(13, LogLevel.Information, "plan {Model} epoch {Epoch}: slice {Slice} not offered yet: {Why}")]
+        public static partial void WaitingForSlice(ILogger logger, string model, long epoch, string slice, string why);
+
+        [LoggerMessage(14, LogLevel.Information, "plan {Model} epoch {Epoch}: fetched slice {Slice}: {Bytes} bytes ({TransferredBytes} over the network, {ResumedBytes} resumed) in {FetchMs} ms, {MegabytesPerSecond} MB/s (cap {CapBytesPerSecond} B/s, 0: none)")]
+        public static partial void Fetched(ILogger logger, string model, long epoch, string slice, long bytes, long transferredBytes, long resumedBytes, double fetchMs, double megabytesPerSecond, long capBytesPerSecond);
+
+        [LoggerMessage(15, LogLevel.Information, "{Model}: measured {MsPerLayer} ms per layer on {Over} in {MeasureMs} ms")]
+        public static partial void Measured(ILogger logger, string model, double msPerLayer, string over, double measureMs);
+
+        [LoggerMessage(16, LogLevel.Warning, "{Model}: speed not measured, the planner assumes the pool's median: {Reason}")]
+        public static partial void NotMeasured(ILogger logger, string model, string reason);
+
+        [LoggerMessage(17, LogLevel.Information, "plan {Model} epoch {Epoch}: built slice {Slice} for {NodeId} (no checkpoint there) in {BuildMs} ms")]
+        public static partial void BuiltForPeer(ILogger logger, string model, long epoch, string slice, string nodeId, double buildMs);
+
+        [LoggerMessage(18, LogLevel.Warning, "plan {Model} epoch {Epoch}: could not build slice {Slice} for {NodeId}: {Reason}")]
+        public static partial void NotBuiltForPeer(ILogger logger, string model, long epoch, string slice, string nodeId, string reason);
+
+        [LoggerMessage(19, LogLevel.Warning, "{Line}")]
+        public static partial void SliceServer(ILogger logger, string line);
 
         [LoggerMessage(2, LogLevel.Information, "pool {Pool}: {NodeId} left")]
         public static partial void Left(ILogger logger, string pool, string nodeId);

@@ -27,10 +27,32 @@ internal sealed record PoolDaemonOptions
 
     public WeightPrecision Precision { get; init; } = WeightPrecision.Fp32;
 
-    /// <summary>The model the node offers the pool: its served name and its local checkpoint.</summary>
-    public required string Model { get; init; }
+    /// <summary>
+    /// The model the node offers the pool: its served name, or (with no local checkpoint) the one it takes up from its
+    /// peers; null takes the first the pool holds (--pool-model).
+    /// </summary>
+    public string? Model { get; init; }
 
-    public required string CheckpointPath { get; init; }
+    /// <summary>The local checkpoint; null: the node holds no model files and fetches the slices it is given from peers.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Download cap of slice fetches in bytes per second (--fetch-rate); null: none.</summary>
+    public long? FetchBytesPerSecond { get; init; }
+
+    /// <summary>How long a node without the checkpoint waits for a peer to offer its slice before it refuses the assignment.</summary>
+    public TimeSpan FetchSourceWait { get; init; } = DefaultFetchSourceWait;
+
+    /// <summary>Long enough for the provider to build a TinyLlama-sized slice on a small board (pool-slices.md measures 84 s for 6 layers).</summary>
+    public static readonly TimeSpan DefaultFetchSourceWait = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// The pool's shared secret (--pool-secret): the MQTT password (user name: the pool's name) and the key of the
+    /// handshake every slice-server connection must pass. Null: an open pool.
+    /// </summary>
+    public string? PoolSecret { get; init; }
+
+    /// <summary>The device governor and its sensor readings, when the board has sensors: its drain takes the node out of plans.</summary>
+    public Serve.GovernedJobs? Governed { get; init; }
 
     /// <summary>Where built slices go (EDGENODE_HOME/slices).</summary>
     public required string SlicesHome { get; init; }
@@ -42,7 +64,8 @@ internal static class PoolSettings
     /// <summary>KV caches' budget when --kv-memory is not given.</summary>
     public const long DefaultKvMemoryBytes = 256L << 20;
 
-    public static PoolDaemonOptions Resolve(Cli.ServeSettings settings, InferenceRuntime runtime, IReadOnlyList<Cli.ServedModelFolder.Entry> models, WeightPrecision precision)
+    public static PoolDaemonOptions Resolve(Cli.ServeSettings settings, InferenceRuntime runtime, IReadOnlyList<Cli.ServedModelFolder.Entry> models, WeightPrecision precision,
+        Serve.GovernedJobs? governed)
     {
         var pool = settings.Pool!;
         if (!EdgeNode.Pool.Membership.PoolProtocol.IsValidName(pool))
@@ -52,8 +75,13 @@ internal static class PoolSettings
         var nodeId = settings.NodeId ?? StableNodeId();
         if (!EdgeNode.Pool.Membership.PoolProtocol.IsValidName(nodeId))
             throw new Cli.UsageException($"--node-id '{nodeId}' is not a valid node id: use 1 to 63 letters, digits, '-', '_' or '.'");
-        // One model per node in a pool for now: the data plane serves one chain (docs/pool-operators.md).
-        var model = models[0];
+        // One model per node in a pool for now: the data plane serves one chain (docs/pool-operators.md). A node with no
+        // model files takes up one the pool holds and fetches its slices from peers.
+        var model = models.Count > 0 ? models[0] : null;
+        if (settings.PoolModel is { } wanted && !EdgeNode.Pool.Membership.PoolProtocol.IsValidName(wanted))
+            throw new Cli.UsageException($"--pool-model '{wanted}' is not a valid model name: use 1 to 63 letters, digits, '-', '_' or '.'");
+        if (model is not null && settings.PoolModel is { } named && named != model.Id)
+            throw new Cli.UsageException($"--pool-model '{named}' names another model than the one this node serves ('{model.Id}'); --pool-model is for a node without model files");
         return new PoolDaemonOptions
         {
             Pool = pool,
@@ -64,8 +92,11 @@ internal static class PoolSettings
             KvMemoryBytes = settings.KvMemory is { } kv ? Cli.ByteSize.Parse(kv, "--kv-memory") : DefaultKvMemoryBytes,
             Runtime = runtime,
             Precision = precision,
-            Model = model.Id,
-            CheckpointPath = model.Path,
+            Model = model?.Id ?? settings.PoolModel,
+            CheckpointPath = model?.Path,
+            FetchBytesPerSecond = settings.FetchRate is { } rate ? Cli.ByteSize.Parse(rate, "--fetch-rate") : null,
+            Governed = governed,
+            PoolSecret = settings.PoolSecret is { Length: > 0 } secret ? secret : null,
             SlicesHome = Path.Combine(Cli.AgentPaths.Home, "slices"),
         };
     }

@@ -29,6 +29,8 @@ public sealed class GovernedJobs : IObserver<GovernorDecision>, IDisposable
     private GovernedJobs(JobAdmission admission, DeviceGovernor? governor, GovernorSampler? sampler)
     {
         Admission = admission;
+        Governor = governor;
+        Sampler = sampler;
         if (governor is null || sampler is null)
             return;
         _subscription = governor.Subscribe(this);
@@ -36,6 +38,12 @@ public sealed class GovernedJobs : IObserver<GovernorDecision>, IDisposable
     }
 
     public JobAdmission Admission { get; }
+
+    /// <summary>The governor, or null on a machine with no sensor to govern by (the pool subscribes to its drains too).</summary>
+    public DeviceGovernor? Governor { get; }
+
+    /// <summary>The sampler whose last readings the pool publishes; null with <see cref="Governor"/>.</summary>
+    public GovernorSampler? Sampler { get; }
 
     /// <summary>A governor over this machine's sensors under <paramref name="root"/>, sampled in the background; none when it has no sensor.</summary>
     public static GovernedJobs ForThisDevice(int threads, string root = "/")

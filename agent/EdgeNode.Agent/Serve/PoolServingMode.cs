@@ -24,6 +24,8 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
 
     private readonly string _pool;
     private readonly string? _broker;
+    private readonly string? _userName;
+    private readonly string? _password;
     private readonly Func<string, PromptModel> _promptModel;
     private readonly string? _fallbackTemplate;
     private readonly HiddenEncoding _encoding;
@@ -38,10 +40,14 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
     /// <param name="promptModel">The tokenizer and manifest of a served model, from its source path, without its weights.</param>
     /// <param name="fallbackTemplate">The node's --chat-template, for models that record none.</param>
     /// <param name="encoding">How hidden states travel between the chain's nodes.</param>
-    public PoolServingMode(string pool, string? broker, Func<string, PromptModel> promptModel, string? fallbackTemplate, HiddenEncoding encoding = HiddenEncoding.Fp16)
+    /// <param name="userName">The broker login when the pool has a secret (user: the pool's name); null: the URL's, or none.</param>
+    public PoolServingMode(string pool, string? broker, Func<string, PromptModel> promptModel, string? fallbackTemplate, HiddenEncoding encoding = HiddenEncoding.Fp16,
+        string? userName = null, string? password = null)
     {
         _pool = pool;
         _broker = broker;
+        _userName = userName;
+        _password = password;
         _promptModel = promptModel;
         _fallbackTemplate = fallbackTemplate;
         _encoding = encoding;
@@ -141,7 +147,7 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
             try
             {
                 var broker = await BrokerLocator.ResolveAsync(_pool, _broker, cancellationToken: stop).ConfigureAwait(false);
-                var membership = new PoolMembership(new MembershipOptions { Pool = _pool, Broker = broker }, ownNodeId: null);
+                var membership = new PoolMembership(new MembershipOptions { Pool = _pool, Broker = broker, UserName = _userName, Password = _password }, ownNodeId: null);
                 try
                 {
                     await membership.StartAsync(null, stop).ConfigureAwait(false);

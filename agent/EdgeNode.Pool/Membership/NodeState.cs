@@ -91,6 +91,11 @@ public sealed record ServableModel
     public bool Local { get; init; }
     /// <summary>Measured milliseconds per layer per decoded token on this node; null until measured.</summary>
     public double? MsPerLayer { get; init; }
+    /// <summary>
+    /// Weight precision of the slices (fp32, int8, int4): what the sizes are at, and what a node without the
+    /// checkpoint fetches. Null from nodes that predate the field.
+    /// </summary>
+    public string? Precision { get; init; }
 }
 
 public sealed record NodeSensors

@@ -110,6 +110,11 @@ public sealed class PoolMembership : IAsyncDisposable
         {
             if (cancellationToken.IsCancellationRequested)
                 throw;
+            // MQTTnet names the broker's reason code in the message (the exception carries no code to match on).
+            if (e is MQTTnet.Exceptions.MqttCommunicationException && (e.Message.Contains(nameof(MqttClientConnectResultCode.BadUserNameOrPassword), StringComparison.Ordinal)
+                                                                      || e.Message.Contains(nameof(MqttClientConnectResultCode.NotAuthorized), StringComparison.Ordinal)))
+                throw new IOException($"the pool broker {_options.Broker} refused this login for pool '{Pool}' ({e.Message.TrimEnd('.')}): give the pool's "
+                                      + "secret (--pool-secret or EDGENODE_POOL_SECRET), or the broker's credentials in --broker mqtt://USER:PASSWORD@HOST", e);
             throw new IOException($"cannot reach the pool broker {_options.Broker} for pool '{Pool}': {e.Message.TrimEnd('.')}. Is the broker running "
                                   + "there? Give --broker mqtt://HOST:PORT, or run a node with --broker embedded", e);
         }
@@ -298,7 +303,10 @@ public sealed class PoolMembership : IAsyncDisposable
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.ConnectTimeout);
-            await _client.ConnectAsync(ClientOptions(own), timeout.Token).ConfigureAwait(false);
+            var connected = await _client.ConnectAsync(ClientOptions(own), timeout.Token).ConfigureAwait(false);
+            // A refused login can come back as a result rather than an exception: name it, or it surfaces later as "not connected".
+            if (connected is { } result && result.ResultCode != MqttClientConnectResultCode.Success)
+                throw new MQTTnet.Exceptions.MqttCommunicationException($"the broker refused the connection ({result.ResultCode}{(result.ReasonString is { Length: > 0 } why ? ": " + why : "")})");
             // Clean start: the broker kept no subscription of ours, so subscribe on every connection. Retained
             // states and plans arrive right after.
             var subscribe = new MqttClientSubscribeOptionsBuilder()

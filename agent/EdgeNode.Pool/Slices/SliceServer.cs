@@ -149,6 +149,11 @@ public sealed class SliceServer : IAsyncDisposable
                 await WriteErrorAsync(stream, SliceResponseStatus.Busy, $"the server has {_options.MaxConnections} connections open; try again later", _stopping.Token).ConfigureAwait(false);
                 return;
             }
+            if (_options.Authenticate is { } authenticate && await authenticate(stream, _stopping.Token).ConfigureAwait(false) is { } refusal)
+            {
+                _options.Log?.Invoke($"slice server: refused {peer}: {refusal}");
+                return;
+            }
             var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, leaveOpen: true));
             try
             {

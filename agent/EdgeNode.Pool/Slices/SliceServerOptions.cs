@@ -15,6 +15,12 @@ public sealed record SliceServerOptions
     /// <summary>A connection that sends no request for this long is closed.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Runs first on every connection (the pool secret's handshake, <see cref="Security.PoolHandshake.AcceptAsync"/>):
+    /// null lets the peer in, a reason refuses it (logged, connection closed). Null: every peer is served.
+    /// </summary>
+    public Func<Stream, CancellationToken, ValueTask<string?>>? Authenticate { get; init; }
+
     /// <summary>Where refusals and skipped files are told (one line each); null keeps the server quiet.</summary>
     public Action<string>? Log { get; init; }
 }

@@ -29,6 +29,19 @@ public sealed class ServeSettingsPoolTests
     }
 
     [Fact]
+    public void PoolModelFetchRateAndSecretComeFromTheFileThenTheEnvironment()
+    {
+        using var folder = TestPaths.NewTempDirectory("serve-settings");
+        var path = folder.File("serve.json");
+        File.WriteAllText(path, """{ "pool": "closet", "pool_model": "stories260K", "fetch_rate": "6M", "pool_secret": "s3cret" }""");
+        var settings = ServeSettings.Load(path);
+        Assert.Equal(("stories260K", "6M", "s3cret"), (settings.PoolModel, settings.FetchRate, settings.PoolSecret));
+        var environment = new Dictionary<string, string> { ["EDGENODE_POOL_MODEL"] = "tinyllama", ["EDGENODE_FETCH_RATE"] = "1G", ["EDGENODE_POOL_SECRET"] = "other" };
+        settings.ApplyEnvironment(name => environment.GetValueOrDefault(name));
+        Assert.Equal(("tinyllama", "1G", "other"), (settings.PoolModel, settings.FetchRate, settings.PoolSecret));
+    }
+
+    [Fact]
     public void AMisspeltPoolKeyIsRefusedNamingTheKeys()
     {
         using var folder = TestPaths.NewTempDirectory("serve-settings");

@@ -19,6 +19,8 @@ public sealed class EmbeddedBrokerTests
         await using var stranger = new PoolMembership(Nodes.Options(pool, port), "stranger");
         var error = await Assert.ThrowsAsync<IOException>(() => stranger.StartAsync(Nodes.State("stranger", 4000)));
         Assert.Contains($"mqtt://127.0.0.1:{port}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("refused this login", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--pool-secret", error.Message, StringComparison.Ordinal);
 
         await using var member = new PoolMembership(Nodes.Options(pool, port) with { Broker = BrokerAddress.Parse($"mqtt://pool:s3cret@127.0.0.1:{port}") }, "member");
         await member.StartAsync(Nodes.State("member", 4000));

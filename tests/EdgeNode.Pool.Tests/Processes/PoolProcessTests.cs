@@ -15,7 +15,7 @@ namespace EdgeNode.Pool.Tests.Processes;
 /// from a machine with no model files. Each node's --max-memory is below the whole model, so the model only runs
 /// across nodes.
 /// </summary>
-public sealed class PoolProcessTests(ITestOutputHelper output)
+public sealed partial class PoolProcessTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan PlanTimeout = TimeSpan.FromSeconds(30);
 

@@ -43,11 +43,21 @@ public sealed class PoolServeNode : IDisposable
         get { lock (_stderr) return _serving.Count == 0 ? null : _serving[^1]; }
     }
 
-    public static PoolServeNode Start(LabHost host, string nodeId, string model, string? broker, string pool, long maxMemory)
+    /// <summary>The node's EDGENODE_HOME (its slices are under slices/).</summary>
+    public string HomePath => _home.Path;
+
+    /// <param name="model">The model folder, or null for a node without model files (it fetches its slices from peers).</param>
+    /// <param name="extraArgs">More serve options.</param>
+    /// <param name="environment">More environment variables (EDGENODE_SYSFS_ROOT for a simulated sensor tree).</param>
+    public static PoolServeNode Start(LabHost host, string nodeId, string? model, string? broker, string pool, long maxMemory,
+        IReadOnlyList<string>? extraArgs = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var home = TestPaths.NewTempDirectory($"pool-{nodeId}");
-        List<string> args = ["serve", "--model", model, "--pool", pool, "--node-id", nodeId, "--max-memory", maxMemory.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        List<string> args = ["serve", "--pool", pool, "--node-id", nodeId, "--max-memory", maxMemory.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--listen", "127.0.0.1:0", "--threads", "1"];
+        if (model is not null)
+            args.AddRange(["--model", model]);
+        args.AddRange(extraArgs ?? []);
         if (broker is not null)
             args.AddRange(["--broker", broker]);
         var (file, arguments) = host.Wrap(AgentBinary.Path, args);
@@ -59,6 +69,8 @@ public sealed class PoolServeNode : IDisposable
             start.ArgumentList.Add(a);
         start.Environment.Remove("EDGENODE_DEBUG");
         start.Environment["EDGENODE_HOME"] = home.Path;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         var node = new PoolServeNode(nodeId, host, Process.Start(start)!, home);
         node._process.ErrorDataReceived += (_, e) => node.OnStderr(e.Data);
         node._process.OutputDataReceived += (_, _) => { };
