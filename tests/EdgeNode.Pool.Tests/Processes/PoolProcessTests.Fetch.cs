@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeNode.Models.Conversion;
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Tests.Support;
 using EdgeNode.TestSupport;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Tests.Support;
 using EdgeNode.TestSupport;

@@ -1,3 +1,4 @@
+using EdgeNode.Pool.Bench;
 using EdgeNode.Pool.Tests.Support;
 using EdgeNode.TestSupport;
 
