@@ -4,6 +4,7 @@ using EdgeNode.Agent.Cli;
 using EdgeNode.Inference.Sampling;
 using EdgeNode.Pool.Client;
 using EdgeNode.Pool.DataPlane;
+using EdgeNode.Pool.Security;
 
 namespace EdgeNode.Agent.Commands;
 
@@ -19,6 +20,7 @@ public static partial class GenerateCommand
         Through a pool (no model files here; the same generation options apply):
           --pool NAME        generate through pool NAME's chain for --model NAME, found through its broker
           --broker URL       the pool's broker, mqtt://HOST[:PORT] (default: found by mDNS for --pool)
+          --pool-secret S    the pool's secret, for a pool whose nodes run with one (default: $EDGENODE_POOL_SECRET)
           --entry HOST:PORT  the data endpoint of the pool chain's entry node (the one with the embedding)
           --hidden ENC       hidden states between the pool's nodes: fp32, fp16, int8, each optionally +zstd (default fp16)
           (--draft with --pool or --entry: speculative through the pool; the chain verifies each round's drafts in one
@@ -27,8 +29,11 @@ public static partial class GenerateCommand
         """;
 
     /// <summary>Runs one generation through the chain whose entry listens at <paramref name="entry"/>, writing to <paramref name="stdout"/>.</summary>
-    public static int RunThroughPool(string entry, ArgumentReader args, TextWriter stdout)
+    /// <param name="handshake">The pool's secret as a handshake, for a pool that requires one (--pool with --pool-secret).</param>
+    public static int RunThroughPool(string entry, ArgumentReader args, TextWriter stdout, PoolHandshake? handshake = null)
     {
+        if (handshake is null && args.String("pool-secret") is not null)
+            throw new UsageException("--pool-secret goes with --pool NAME (the key is derived from the pool's name): use --pool NAME instead of --entry");
         var prompt = args.String("prompt") ?? throw new UsageException("edgenode generate needs --prompt TEXT (it may be empty: --prompt \"\")");
         var sampling = SamplingFrom(args);
         var stop = args.String("stop");
@@ -72,7 +77,7 @@ public static partial class GenerateCommand
             return RunSpeculativeThroughPool(entry, drafting, prompt, new Inference.Generation.GenerationOptions
             {
                 MaxTokens = maxTokens, Sampling = sampling, StopTexts = stop is null ? [] : [stop], ContextLength = context,
-            }, encoding, zstd, json, stdout);
+            }, encoding, zstd, json, stdout, handshake);
         }
 
         using var cancel = new CancellationTokenSource();
@@ -130,7 +135,7 @@ public static partial class GenerateCommand
 
         async Task<PoolGenerationResult> GenerateAsync()
         {
-            await using var client = await PoolClient.ConnectAsync(entry, cancellation: cancel.Token).ConfigureAwait(false);
+            await using var client = await PoolClient.ConnectAsync(entry, cancellation: cancel.Token, handshake: handshake).ConfigureAwait(false);
             var request = new PoolRequest
             {
                 Prompt = prompt,

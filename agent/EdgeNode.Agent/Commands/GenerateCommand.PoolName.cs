@@ -2,6 +2,7 @@ using EdgeNode.Agent.Cli;
 using EdgeNode.Pool.Discovery;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Planning;
+using EdgeNode.Pool.Security;
 
 namespace EdgeNode.Agent.Commands;
 
@@ -17,13 +18,14 @@ public static partial class GenerateCommand
     public static int RunThroughNamedPool(string pool, ArgumentReader args, TextWriter stdout)
     {
         var brokerText = args.String("broker");
+        var secret = args.String("pool-secret") ?? Environment.GetEnvironmentVariable(PoolSecretVariable);
         var model = args.Required("model", "NAME (a model the pool serves; see 'edgenode pool status')");
         if (!PoolProtocol.IsValidName(pool))
             throw new UsageException($"--pool '{pool}' is not a valid pool name: use 1 to 63 letters, digits, '-', '_' or '.'");
         PoolPlan plan;
         try
         {
-            plan = FindPlanAsync(pool, brokerText, model).GetAwaiter().GetResult();
+            plan = FindPlanAsync(pool, brokerText, model, string.IsNullOrEmpty(secret) ? null : secret).GetAwaiter().GetResult();
         }
         catch (ArgumentException e)
         {
@@ -34,13 +36,22 @@ public static partial class GenerateCommand
             Console.Error.WriteLine($"edgenode: {e.Message}");
             return 1;
         }
-        return RunThroughPool(plan.Assignments[0].DataEndpoint, args, stdout);
+        return RunThroughPool(plan.Assignments[0].DataEndpoint, args, stdout,
+            string.IsNullOrEmpty(secret) ? null : new PoolHandshake(pool, secret));
     }
 
-    private static async Task<PoolPlan> FindPlanAsync(string pool, string? brokerText, string model)
+    /// <summary>The pool's secret when it is not on the command line (it then stays out of the process list).</summary>
+    private const string PoolSecretVariable = "EDGENODE_POOL_SECRET";
+
+    private static async Task<PoolPlan> FindPlanAsync(string pool, string? brokerText, string model, string? secret)
     {
         var broker = await BrokerLocator.ResolveAsync(pool, brokerText).ConfigureAwait(false);
-        await using var membership = new PoolMembership(new MembershipOptions { Pool = pool, Broker = broker }, ownNodeId: null);
+        // With a secret the broker login is the pool's (user: the pool's name), unless the URL names one.
+        var login = secret is not null && broker.UserName is null;
+        await using var membership = new PoolMembership(new MembershipOptions
+        {
+            Pool = pool, Broker = broker, UserName = login ? pool : null, Password = login ? secret : null,
+        }, ownNodeId: null);
         await membership.StartAsync(null).ConfigureAwait(false);
         static bool Serves(PlanMessage? p) => p is { Plan.Assignments.Count: > 0 };
         try

@@ -9,6 +9,7 @@ using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Tokenizers;
 using EdgeNode.Pool.Client;
 using EdgeNode.Pool.DataPlane;
+using EdgeNode.Pool.Security;
 
 namespace EdgeNode.Agent.Commands;
 
@@ -25,7 +26,7 @@ internal sealed record PoolDraftArguments(
 public static partial class GenerateCommand
 {
     private static int RunSpeculativeThroughPool(string entry, PoolDraftArguments drafting, string prompt, GenerationOptions options,
-        HiddenEncoding encoding, bool zstd, bool json, TextWriter stdout)
+        HiddenEncoding encoding, bool zstd, bool json, TextWriter stdout, PoolHandshake? handshake)
     {
         int? fixedLength = drafting.DraftLength is null or "auto"
             ? null
@@ -76,7 +77,7 @@ public static partial class GenerateCommand
         VerifierSessionOpened? opened;
         try
         {
-            var client = PoolClient.ConnectAsync(entry, cancellation: cancel.Token).GetAwaiter().GetResult();
+            var client = PoolClient.ConnectAsync(entry, cancellation: cancel.Token, handshake: handshake).GetAwaiter().GetResult();
             try
             {
                 using var verifier = client.CreateVerifierSession(new PoolVerifierOptions

@@ -10,6 +10,7 @@ using EdgeNode.Models.Chat;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Pool;
 using EdgeNode.Pool.Membership;
+using EdgeNode.Pool.Security;
 using EdgeNode.Verifier;
 
 namespace EdgeNode.Agent.Commands;
@@ -154,7 +155,8 @@ public static partial class ServeCommand
         var secret = settings.PoolSecret is { Length: > 0 } s && (broker is null || BrokerAddress.Parse(broker).UserName is null) ? s : null;
         return new PoolServingMode(pool, broker,
             source => PromptModel.Load(ModelResolver.Resolve(source, null, precision, conversion, TextWriter.Null)), settings.ChatTemplate,
-            userName: secret is null ? null : pool, password: secret);
+            userName: secret is null ? null : pool, password: secret,
+            handshake: settings.PoolSecret is { Length: > 0 } poolSecret ? new PoolHandshake(pool, poolSecret) : null);
     }
 
     private static VerifierOptions VerifierOptionsFrom(ArgumentReader args) => new()

@@ -177,6 +177,7 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
         var chain = new ChainNode(new ChainNodeOptions
         {
             ModelFolder = _sliceFolder, Runtime = options.Runtime, Port = options.DataPort, Logger = loggers.CreateLogger("EdgeNode.Pool.Chain"),
+            Handshake = _handshake,
         });
         chain.Start();
         _chain = chain;

@@ -8,6 +8,7 @@ using EdgeNode.Pool.DataPlane;
 using EdgeNode.Pool.Discovery;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Planning;
+using EdgeNode.Pool.Security;
 
 namespace EdgeNode.Agent.Serve;
 
@@ -26,6 +27,7 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
     private readonly string? _broker;
     private readonly string? _userName;
     private readonly string? _password;
+    private readonly PoolHandshake? _handshake;
     private readonly Func<string, PromptModel> _promptModel;
     private readonly string? _fallbackTemplate;
     private readonly HiddenEncoding _encoding;
@@ -41,9 +43,11 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
     /// <param name="fallbackTemplate">The node's --chat-template, for models that record none.</param>
     /// <param name="encoding">How hidden states travel between the chain's nodes.</param>
     /// <param name="userName">The broker login when the pool has a secret (user: the pool's name); null: the URL's, or none.</param>
+    /// <param name="handshake">The pool's secret as the data plane's handshake, when the pool has one.</param>
     public PoolServingMode(string pool, string? broker, Func<string, PromptModel> promptModel, string? fallbackTemplate, HiddenEncoding encoding = HiddenEncoding.Fp16,
-        string? userName = null, string? password = null)
+        string? userName = null, string? password = null, PoolHandshake? handshake = null)
     {
+        _handshake = handshake;
         _pool = pool;
         _broker = broker;
         _userName = userName;
@@ -98,7 +102,7 @@ internal sealed class PoolServingMode : IServingMode, IAsyncDisposable
         PoolGenerationResult result;
         try
         {
-            await using var client = await PoolClient.ConnectAsync(plan.Assignments[0].DataEndpoint, null, cancellation).ConfigureAwait(false);
+            await using var client = await PoolClient.ConnectAsync(plan.Assignments[0].DataEndpoint, null, cancellation, _handshake).ConfigureAwait(false);
             result = await client.GenerateAsync(poolRequest, piece =>
             {
                 if (piece.Text.Length > 0)

@@ -25,4 +25,7 @@ internal static partial class ChainLog
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "node {NodeId} failed processing a {Type} frame of session {Session:x16}")]
     public static partial void WorkFailed(ILogger logger, Exception exception, string nodeId, string type, ulong session);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "node {NodeId} refused a data-plane connection from {Peer}: {Reason}")]
+    public static partial void PeerRefused(ILogger logger, string nodeId, string peer, string reason);
 }

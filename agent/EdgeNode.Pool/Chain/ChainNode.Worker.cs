@@ -407,7 +407,7 @@ public sealed partial class ChainNode
         var endpoint = _plan.Assignments[(_hop + 1) % _plan.Hops].DataEndpoint;
         try
         {
-            var connection = FrameConnection.ConnectAsync(endpoint, this, _stopping.Token).GetAwaiter().GetResult();
+            var connection = FrameConnection.ConnectAsync(endpoint, this, _stopping.Token, _options.Handshake).GetAwaiter().GetResult();
             _connections[connection] = 0;
             connection.SendHello(NodeId, Epoch);
             _next = connection;

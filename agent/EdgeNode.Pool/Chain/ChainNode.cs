@@ -173,11 +173,64 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
                     return;
                 continue;
             }
-            var connection = FrameConnection.Accept(socket, this);
-            _connections[connection] = 0;
-            connection.Start();
-            connection.SendHello(NodeId, Epoch);
+            if (_options.Handshake is null)
+                Serve(socket);
+            else
+                _ = AuthenticateThenServeAsync(socket, _options.Handshake);
         }
+    }
+
+    private void Serve(Socket socket)
+    {
+        var connection = FrameConnection.Accept(socket, this);
+        _connections[connection] = 0;
+        connection.Start();
+        connection.SendHello(NodeId, Epoch);
+    }
+
+    /// <summary>The pool's challenge, off the accept loop (a silent peer must not hold up the others), then the frames.</summary>
+    private async Task AuthenticateThenServeAsync(Socket socket, Security.PoolHandshake handshake)
+    {
+        string? refusal;
+        try
+        {
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            refusal = await handshake.AcceptAsync(stream, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            refusal = $"the pool handshake failed: {e.Message}";
+        }
+        if (refusal is null && Volatile.Read(ref _disposed) == 0)
+        {
+            Serve(socket);
+            return;
+        }
+        if (refusal is not null)
+            ChainLog.PeerRefused(_log, NodeId, socket.RemoteEndPoint?.ToString() ?? "?", refusal);
+        await CloseAfterRefusalAsync(socket).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Closing with the peer's bytes unread would reset the connection, and the peer might never read why it was
+    /// refused: finish sending, read what it still sends (for at most a second), then close.
+    /// </summary>
+    private static async Task CloseAfterRefusalAsync(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+            var sink = new byte[4096];
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            while (await socket.ReceiveAsync(sink, SocketFlags.None, limit.Token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Gone or silent: close anyway.
+        }
+        socket.Dispose();
     }
 
     private async Task TimerLoopAsync()

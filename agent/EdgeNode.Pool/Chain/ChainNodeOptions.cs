@@ -32,4 +32,10 @@ public sealed record ChainNodeOptions
     public TimeSpan StepDeadline { get; init; } = TimeSpan.FromSeconds(30);
 
     public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>
+    /// The pool's secret as a handshake: every data-plane connection, accepted or opened, proves it before any frame,
+    /// and a peer that cannot is refused with a logged reason. Null: any peer that reaches the port is served.
+    /// </summary>
+    public Security.PoolHandshake? Handshake { get; init; }
 }

@@ -44,10 +44,12 @@ public sealed class PoolClient : IFrameHandler, IAsyncDisposable
 
     /// <summary>Connects to the entry node at <paramref name="entryEndpoint"/> (host:port).</summary>
     /// <exception cref="IOException">The entry cannot be reached.</exception>
-    public static async Task<PoolClient> ConnectAsync(string entryEndpoint, TimeSpan? tokenDeadline = null, CancellationToken cancellation = default)
+    /// <param name="handshake">The pool's secret, for a pool that requires it (`--pool-secret`); null for one that does not.</param>
+    public static async Task<PoolClient> ConnectAsync(string entryEndpoint, TimeSpan? tokenDeadline = null, CancellationToken cancellation = default,
+        Security.PoolHandshake? handshake = null)
     {
         var client = new PoolClient(entryEndpoint) { TokenDeadline = tokenDeadline ?? TimeSpan.FromSeconds(60) };
-        client._connection = await FrameConnection.ConnectAsync(entryEndpoint, client, cancellation).ConfigureAwait(false);
+        client._connection = await FrameConnection.ConnectAsync(entryEndpoint, client, cancellation, handshake).ConfigureAwait(false);
         client._connection.SendHello("", 0);
         client._timer = Task.Run(client.TickAsync);
         return client;
@@ -170,7 +172,7 @@ public sealed class PoolClient : IFrameHandler, IAsyncDisposable
         _connection is { } connection && connection.Send(header, payload);
 
     private PoolChainException Lost(string? reason) =>
-        new(ChainErrorCode.NodeLost, EntryNodeId, $"the connection to the entry node {EntryNodeId} at {EntryEndpoint} is gone: {reason ?? "closed"}");
+        new(ChainErrorCode.NodeLost, EntryNodeId, $"the connection to the entry node {(EntryNodeId.Length == 0 ? "" : EntryNodeId + " ")}at {EntryEndpoint} is gone: {reason ?? "closed"}");
 
     ValueTask IFrameHandler.OnFrameAsync(FrameConnection connection, ParsedFrame frame)
     {

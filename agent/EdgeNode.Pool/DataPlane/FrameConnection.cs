@@ -76,8 +76,13 @@ public sealed class FrameConnection : IAsyncDisposable
     public static FrameConnection Accept(Socket socket, IFrameHandler handler) =>
         new(socket, socket.RemoteEndPoint is System.Net.IPEndPoint ip ? DataEndpoint.Format(ip) : "?", handler);
 
-    /// <summary>Connects to <paramref name="endpoint"/> (host:port) within <see cref="DataPlaneLimits.ConnectTimeout"/> and starts the loops.</summary>
-    public static async Task<FrameConnection> ConnectAsync(string endpoint, IFrameHandler handler, CancellationToken cancellation = default)
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> (host:port) within <see cref="DataPlaneLimits.ConnectTimeout"/>, proves the
+    /// pool's secret when <paramref name="handshake"/> is given (a <see cref="Security.PoolAuthenticationException"/>
+    /// names a refusal), and starts the loops.
+    /// </summary>
+    public static async Task<FrameConnection> ConnectAsync(string endpoint, IFrameHandler handler, CancellationToken cancellation = default,
+        Security.PoolHandshake? handshake = null)
     {
         var (host, port) = DataEndpoint.Parse(endpoint);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -93,6 +98,20 @@ public sealed class FrameConnection : IAsyncDisposable
             cancellation.ThrowIfCancellationRequested();
             var why = e is OperationCanceledException ? $"no answer within {DataPlaneLimits.ConnectTimeout.TotalSeconds:0} s" : ((SocketException)e).SocketErrorCode.ToString();
             throw new IOException($"cannot connect to {endpoint}: {why}", e);
+        }
+        if (handshake is not null)
+        {
+            try
+            {
+                // The stream only carries the handshake; the socket stays open for the frames.
+                await using var stream = new NetworkStream(socket, ownsSocket: false);
+                await handshake.ConnectAsync(stream, endpoint, cancellation).ConfigureAwait(false);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
         var connection = new FrameConnection(socket, endpoint, handler);
         connection.Start();
@@ -301,9 +320,11 @@ public sealed class FrameConnection : IAsyncDisposable
                         break;
                     if (status == ParseStatus.Broken)
                     {
-                        reason = rejection == FrameRejection.BadMagic
-                            ? $"{PeerName} sent bytes that are not a data-plane frame (bad magic): not an EdgeNode peer, or out of step"
-                            : $"{PeerName} sent a frame header with impossible lengths (payload {header.PayloadLength} B, limit {DataPlaneLimits.MaxPayloadBytes} B)";
+                        reason = rejection != FrameRejection.BadMagic
+                            ? $"{PeerName} sent a frame header with impossible lengths (payload {header.PayloadLength} B, limit {DataPlaneLimits.MaxPayloadBytes} B)"
+                            : Security.PoolHandshake.IsChallenge(buffer)
+                                ? $"{PeerName} belongs to a pool with a secret and sent its challenge: give --pool-secret (or EDGENODE_POOL_SECRET)"
+                                : $"{PeerName} sent bytes that are not a data-plane frame (bad magic): not an EdgeNode peer, or out of step";
                         _handler.OnRejected(this, header, rejection);
                         broken = true;
                         break;

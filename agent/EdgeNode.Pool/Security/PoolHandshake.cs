@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
@@ -34,6 +35,16 @@ public sealed class PoolHandshake
         ArgumentException.ThrowIfNullOrEmpty(pool);
         ArgumentException.ThrowIfNullOrEmpty(secret);
         _key = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes("edgenode-pool-key/1" + pool));
+    }
+
+    /// <summary>Whether <paramref name="received"/> starts with a listener's challenge: a peer that expected frames met a pool with a secret.</summary>
+    public static bool IsChallenge(in ReadOnlySequence<byte> received)
+    {
+        if (received.Length < s_hello.Length)
+            return false;
+        Span<byte> head = stackalloc byte[4];
+        received.Slice(0, head.Length).CopyTo(head);
+        return head.SequenceEqual(s_hello);
     }
 
     /// <summary>The listening side. Returns null when the peer proved the secret, else the reason (already sent to the peer).</summary>

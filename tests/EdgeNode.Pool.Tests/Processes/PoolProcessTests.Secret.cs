@@ -32,7 +32,17 @@ public sealed partial class PoolProcessTests
             nodes.Add(PoolServeNode.Start(lab.Hosts[2], "node-2", null, url, pool, small, ["--pool-secret", secret]));
             WaitForCommonEpoch(nodes, 0);
             Assert.Contains("fetched slice", nodes[2].Stderr, StringComparison.Ordinal);
-            CheckGoldens(model, pool, $"mqtt://{pool}:{secret}@{host0.Address}:1883", null, hops: 3);
+            // The client proves the secret too: to the broker (its login) and to the entry node (the data plane's handshake).
+            CheckGoldens(model, pool, url, null, hops: 3, poolSecret: secret);
+
+            // A client that logs in to the broker but cannot prove the secret to the entry node is turned away there.
+            var golden = GoldenCase.Load(model)[0];
+            var refused = AgentBinary.Run(["generate", "--pool", pool, "--broker", $"mqtt://{pool}:{secret}@{host0.Address}:1883", "--model", model,
+                "--prompt", golden.Prompt, "--max-tokens", "4"], new Dictionary<string, string?> { ["EDGENODE_HOME"] = Path.GetTempPath() }, TimeSpan.FromSeconds(60));
+            output.WriteLine($"a client without the secret: {refused.Stderr.Trim()}");
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.True(refused.Stderr.Contains("--pool-secret", StringComparison.Ordinal), refused.Stderr);
+            Assert.True(nodes[0].WaitForLog("refused a data-plane connection", TimeSpan.FromSeconds(10)), nodes[0].Stderr);
 
             // A stranger without the secret, and one with another, are refused by the broker and say why.
             foreach (var (id, args) in new[] { ("stranger-0", Array.Empty<string>()), ("stranger-1", new[] { "--pool-secret", "guess" }) })

@@ -121,11 +121,11 @@ public sealed partial class PoolProcessTests(ITestOutputHelper output)
     }
 
     /// <summary>Every golden case, greedy with fp32 hidden states, through `generate --pool --json`: tokens equal the golden's.</summary>
-    private void CheckGoldens(string model, string pool, string? broker, LabHost? from, int hops)
+    private void CheckGoldens(string model, string pool, string? broker, LabHost? from, int hops, string? poolSecret = null)
     {
         foreach (var golden in GoldenCase.Load(model))
         {
-            var report = Generate(model, pool, broker, from, golden, "fp32");
+            var report = Generate(model, pool, broker, from, golden, "fp32", poolSecret);
             Assert.Equal(golden.PromptTokens, Ints(report, "prompt_tokens"));
             Assert.Equal(golden.Tokens, Ints(report, "tokens"));
             Assert.Equal(hops, report.GetProperty("nodes").GetArrayLength());
@@ -148,12 +148,14 @@ public sealed partial class PoolProcessTests(ITestOutputHelper output)
         output.WriteLine($"{model}: int8 hidden states, greedy agreement {(double)agreed / total:F3} ({agreed}/{total} golden tokens before the first divergence)");
     }
 
-    private static JsonElement Generate(string model, string pool, string? broker, LabHost? from, GoldenCase golden, string hidden)
+    private static JsonElement Generate(string model, string pool, string? broker, LabHost? from, GoldenCase golden, string hidden, string? poolSecret = null)
     {
         List<string> args = ["generate", "--pool", pool, "--model", model, "--prompt", golden.Prompt, "--temperature", "0",
             "--max-tokens", golden.MaxTokens.ToString(CultureInfo.InvariantCulture), "--hidden", hidden, "--json"];
         if (broker is not null)
             args.AddRange(["--broker", broker]);
+        if (poolSecret is not null)
+            args.AddRange(["--pool-secret", poolSecret]);
         var env = new Dictionary<string, string?> { ["EDGENODE_HOME"] = Path.GetTempPath() };
         var result = from is null
             ? AgentBinary.Run(args, env, TimeSpan.FromSeconds(60))
