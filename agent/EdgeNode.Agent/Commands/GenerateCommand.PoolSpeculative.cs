@@ -113,28 +113,9 @@ public static partial class GenerateCommand
         var generation = result.Generation;
         if (json)
         {
-            var report = new SpeculativeGenerateReport
-            {
-                Model = opened?.Model ?? "",
-                Verifier = $"pool {entry} ({opened?.Hops ?? 0} nodes, epoch {opened?.Epoch ?? 0}, {HiddenEncodingNames.ToName(encoding, zstd)})",
-                Drafter = result.Drafter,
-                PromptTokens = generation.PromptTokens,
-                Tokens = generation.Tokens,
-                Text = generation.Text,
-                StopReason = generation.StopReason.ToString(),
-                TokS = Math.Round(result.TokensPerSecond, 2),
-                DecodeTokS = Math.Round(generation.DecodeTokensPerSecond, 2),
-                TtftMs = Math.Round(generation.Prefill.TotalMilliseconds, 2),
-                Seed = sampling.Seed ?? 0,
-                Rounds = result.Rounds,
-                AcceptRate = Math.Round(result.AcceptRate, 4),
-                TokensPerRound = Math.Round(result.TokensPerRound, 3),
-                DraftLength = Math.Round(result.DraftLength, 3),
-                DraftLengthMode = lengths.Adaptive ? "auto" : "fixed",
-                Reopens = result.Reopens,
-                Threads = drafting.Inference.Threads,
-                Ep = string.Join(',', runtime.ActiveProviders),
-            };
+            var report = SpeculativeGenerateReport.From(opened?.Model ?? "",
+                $"pool {entry} ({opened?.Hops ?? 0} nodes, epoch {opened?.Epoch ?? 0}, {HiddenEncodingNames.ToName(encoding, zstd)})",
+                result, sampling.Seed ?? 0, lengths.Adaptive, drafting.Inference.Threads, string.Join(',', runtime.ActiveProviders));
             stdout.WriteLine(JsonSerializer.Serialize(report, SpeculativeReportJsonContext.Default.SpeculativeGenerateReport));
         }
         else

@@ -132,28 +132,8 @@ public static class SpeculativeGenerateCommand
         var generation = result.Generation;
         if (request.Json)
         {
-            var report = new SpeculativeGenerateReport
-            {
-                Model = targetId,
-                Verifier = request.VerifierUrl,
-                Drafter = result.Drafter,
-                PromptTokens = generation.PromptTokens,
-                Tokens = generation.Tokens,
-                Text = generation.Text,
-                StopReason = generation.StopReason.ToString(),
-                TokS = Math.Round(result.TokensPerSecond, 2),
-                DecodeTokS = Math.Round(generation.DecodeTokensPerSecond, 2),
-                TtftMs = Math.Round(generation.Prefill.TotalMilliseconds, 2),
-                Seed = sampling.Seed ?? 0,
-                Rounds = result.Rounds,
-                AcceptRate = Math.Round(result.AcceptRate, 4),
-                TokensPerRound = Math.Round(result.TokensPerRound, 3),
-                DraftLength = Math.Round(result.DraftLength, 3),
-                DraftLengthMode = lengths.Adaptive ? "auto" : "fixed",
-                Reopens = result.Reopens,
-                Threads = request.Inference.Threads,
-                Ep = string.Join(',', runtime.ActiveProviders),
-            };
+            var report = SpeculativeGenerateReport.From(targetId, request.VerifierUrl, result, sampling.Seed ?? 0, lengths.Adaptive,
+                request.Inference.Threads, string.Join(',', runtime.ActiveProviders));
             stdout.WriteLine(JsonSerializer.Serialize(report, SpeculativeReportJsonContext.Default.SpeculativeGenerateReport));
         }
         else
@@ -182,6 +162,35 @@ public static class SpeculativeGenerateCommand
 /// <summary>`edgenode generate --verifier … --json`: one object, snake_case.</summary>
 public sealed class SpeculativeGenerateReport
 {
+    /// <summary>The report of one speculative generation, whichever verifier (a remote serve or a pool's chain) checked its drafts.</summary>
+    public static SpeculativeGenerateReport From(string model, string verifier, SpeculativeResult result, ulong seed, bool adaptiveLength, int threads, string executionProviders)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var generation = result.Generation;
+        return new SpeculativeGenerateReport
+        {
+            Model = model,
+            Verifier = verifier,
+            Drafter = result.Drafter,
+            PromptTokens = generation.PromptTokens,
+            Tokens = generation.Tokens,
+            Text = generation.Text,
+            StopReason = generation.StopReason.ToString(),
+            TokS = Math.Round(result.TokensPerSecond, 2),
+            DecodeTokS = Math.Round(generation.DecodeTokensPerSecond, 2),
+            TtftMs = Math.Round(generation.Prefill.TotalMilliseconds, 2),
+            Seed = seed,
+            Rounds = result.Rounds,
+            AcceptRate = Math.Round(result.AcceptRate, 4),
+            TokensPerRound = Math.Round(result.TokensPerRound, 3),
+            DraftLength = Math.Round(result.DraftLength, 3),
+            DraftLengthMode = adaptiveLength ? "auto" : "fixed",
+            Reopens = result.Reopens,
+            Threads = threads,
+            Ep = executionProviders,
+        };
+    }
+
     public required string Model { get; init; }
     public required string Verifier { get; init; }
     public required string Drafter { get; init; }
