@@ -202,20 +202,9 @@ public sealed partial class ChainNode
             NodeSlices.Truncate(session.Caches, first);
             session.Position = first;
         }
-        var dim = _slices!.Config.Dim;
-        var values = info.Tokens * dim;
-        if (_hidden.Length < values)
-            _hidden = new float[Math.Max(values, 2 * _hidden.Length)];
-        var hidden = _hidden.AsSpan(0, values);
-        try
-        {
-            _codec.ReadPayload(header, encoded, dim, hidden);
-        }
-        catch (InvalidDataException e)
-        {
-            FailSession(session, new ChainErrorPayload(ChainErrorCode.Malformed, NodeId, $"node {NodeId} cannot read the hidden states: {e.Message}"));
+        if (!TryReadHidden(session, header, encoded, info.Tokens))
             return;
-        }
+        var hidden = _hidden.AsSpan(0, info.Tokens * _slices!.Config.Dim);
         ReadOnlySpan<float> output;
         try
         {

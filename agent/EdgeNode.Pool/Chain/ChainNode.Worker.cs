@@ -224,20 +224,9 @@ public sealed partial class ChainNode
                 $"hidden states for positions {header.FirstPosition}+{header.PositionCount}, node {NodeId} expected position {session.Position} (context {session.Capacity})"));
             return;
         }
-        var dim = _slices!.Config.Dim;
-        var values = header.PositionCount * dim;
-        if (_hidden.Length < values)
-            _hidden = new float[Math.Max(values, 2 * _hidden.Length)];
-        var hidden = _hidden.AsSpan(0, values);
-        try
-        {
-            _codec.ReadPayload(header, payload, dim, hidden);
-        }
-        catch (InvalidDataException e)
-        {
-            FailSession(session, new ChainErrorPayload(ChainErrorCode.Malformed, NodeId, $"node {NodeId} cannot read the hidden states: {e.Message}"));
+        if (!TryReadHidden(session, header, payload, header.PositionCount))
             return;
-        }
+        var hidden = _hidden.AsSpan(0, header.PositionCount * _slices!.Config.Dim);
         ReadOnlySpan<float> output;
         try
         {
@@ -466,6 +455,28 @@ public sealed partial class ChainNode
         {
             FailSession(session, new ChainErrorPayload(ChainErrorCode.StepDeadline, NodeId,
                 $"no token came back within the step deadline of {_options.StepDeadline.TotalSeconds:0} s (chain {chain}); a node is stuck"));
+        }
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="positions"/> positions of hidden states into the worker's reused buffer (grown, never
+    /// per step); a payload that cannot be read fails the session and returns false.
+    /// </summary>
+    private bool TryReadHidden(ChainSession session, in FrameHeader header, ReadOnlySpan<byte> encoded, int positions)
+    {
+        var dim = _slices!.Config.Dim;
+        var values = positions * dim;
+        if (_hidden.Length < values)
+            _hidden = new float[Math.Max(values, 2 * _hidden.Length)];
+        try
+        {
+            _codec.ReadPayload(header, encoded, dim, _hidden.AsSpan(0, values));
+            return true;
+        }
+        catch (InvalidDataException e)
+        {
+            FailSession(session, new ChainErrorPayload(ChainErrorCode.Malformed, NodeId, $"node {NodeId} cannot read the hidden states: {e.Message}"));
+            return false;
         }
     }
 
