@@ -98,7 +98,7 @@ public static class ModelResolver
             identity.Append(info.FullName).Append('|').Append(info.Length).Append('|').Append(info.LastWriteTimeUtc.Ticks).Append('\n');
         }
         var precision = options.Precision;
-        identity.Append(precision.ToName());
+        identity.Append("graph|").Append(LlamaSliceBuilder.GraphRevision).Append('|').Append(precision.ToName());
         if (precision != WeightPrecision.Fp32)
             identity.Append('|').Append(options.EffectiveBlockSize).Append('|').Append(options.AccuracyLevel).Append('|').Append(options.Asymmetric);
         if (options.LayerRanges is { } ranges)

@@ -170,7 +170,7 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
     }
 
     /// <summary>$EDGENODE_HOME/slices/MODEL-SHA12-PRECISION: built and fetched slices of one model's weights alike.</summary>
-    private string SliceFolderOf(string model, string sha, string precision) => Path.Combine(options.SlicesHome, $"{model}-{sha[..Math.Min(12, sha.Length)]}-{precision}");
+    private string SliceFolderOf(string model, string sha, string precision) => Path.Combine(options.SlicesHome, $"{model}-{sha[..Math.Min(12, sha.Length)]}-{precision}-g{LlamaSliceBuilder.GraphRevision}");
 
     private void StartChain()
     {

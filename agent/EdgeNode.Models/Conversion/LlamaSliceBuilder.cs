@@ -14,6 +14,12 @@ namespace EdgeNode.Models.Conversion;
 /// </summary>
 public sealed class LlamaSliceBuilder
 {
+    /// <summary>
+    /// Changes whenever the graphs this builder writes compute differently, so folders converted by an older build are
+    /// converted again instead of reused (2: slices cut mid-model normalize with the whole model's kernels).
+    /// </summary>
+    public const int GraphRevision = 2;
+
     private const string MicrosoftDomain = "com.microsoft";
 
     private readonly LlamaWeights _weights;
@@ -101,6 +107,16 @@ public sealed class LlamaSliceBuilder
         // next RMSNorm; pendingAdd is null when the stream is already summed.
         var residual = hidden;
         string? pendingAdd = null;
+        if (spec.HasLayers && !spec.Embed && spec.FirstLayer > 0)
+        {
+            // In a whole model every layer after the first normalizes with SkipSimplifiedLayerNormalization, whose
+            // reduction rounds differently from SimplifiedLayerNormalization's. A slice that starts mid-model adds a
+            // zero skip so its first norm runs the same kernel on the same values: slices cut anywhere compute
+            // bit for bit what the whole model does (quantized activations turn a last-bit difference into a
+            // different token within a few steps).
+            writer.AddNode("Sub", [residual, residual], ["hidden.zero_skip"]);
+            pendingAdd = "hidden.zero_skip";
+        }
         if (spec.HasLayers)
         {
             writer.AddInput(SliceTensorNames.SeqLensK, OnnxElementType.Int32, "batch");
@@ -112,6 +128,12 @@ public sealed class LlamaSliceBuilder
 
         if (spec.Head)
         {
+            // The final norm takes the summed stream, as it does when the head is a slice of its own.
+            if (pendingAdd is not null)
+            {
+                writer.AddNode("Add", [residual, pendingAdd], ["final.residual"]);
+                (residual, pendingAdd) = ("final.residual", null);
+            }
             var normed = AddRmsNorm(writer, "final", residual, pendingAdd, _weights.RmsFinal, out _);
             AddProjection(writer, "lm_head", normed, _weights.Classifier, _config.VocabSize, d, SliceTensorNames.Logits);
             writer.AddOutput(SliceTensorNames.Logits, OnnxElementType.Float, "batch", "sequence", _config.VocabSize);
