@@ -80,6 +80,27 @@ public sealed partial class PagesTests(KeylessServeFixture serve) : IClassFixtur
     }
 
     [Fact]
+    public async Task BothPagesAreServedInTheOneHeadWithTheirOwnTitleNavAndScript()
+    {
+        using var http = Client();
+        var dashboard = await http.GetStringAsync("/");
+        var chat = await http.GetStringAsync("/chat");
+
+        Assert.Contains("<title>EdgeNode dashboard</title>", dashboard, StringComparison.Ordinal);
+        Assert.Contains("<title>EdgeNode chat</title>", chat, StringComparison.Ordinal);
+        Assert.Contains("<nav><a href=\"/\" aria-current=\"page\">Dashboard</a> <a href=\"/chat\">Chat</a></nav>", dashboard, StringComparison.Ordinal);
+        Assert.Contains("<nav><a href=\"/\">Dashboard</a> <a href=\"/chat\" aria-current=\"page\">Chat</a></nav>", chat, StringComparison.Ordinal);
+        Assert.Contains("<main class=\"grid\">", dashboard, StringComparison.Ordinal);
+        Assert.Contains("<main class=\"chat\">", chat, StringComparison.Ordinal);
+        Assert.EndsWith("</main>\n<script src=\"/pages/node.js\"></script>\n<script src=\"/pages/dashboard.js\"></script>\n</body>\n</html>\n", dashboard, StringComparison.Ordinal);
+        Assert.EndsWith("</main>\n<script src=\"/pages/node.js\"></script>\n<script src=\"/pages/chat.js\"></script>\n</body>\n</html>\n", chat, StringComparison.Ordinal);
+        // No placeholder of the head is left, and the head is not a page of its own.
+        Assert.DoesNotContain("{", dashboard + chat, StringComparison.Ordinal);
+        using var head = await http.GetAsync("/pages/page.html");
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    [Fact]
     public async Task AFinishedRunIsCountedOnceOnTheDashboardAndInMetrics()
     {
         using var http = Client();

@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeNode.Gateway.Pages;
@@ -7,10 +9,15 @@ namespace EdgeNode.Gateway.Pages;
 /// The dashboard and chat pages: plain HTML, CSS and hand-written JavaScript embedded in the binary, read once at
 /// start. They hold no data of the node's, so they are served without a key; everything they show comes from the
 /// API, which asks for the key when one is configured (the pages ask the user for it and send it).
+/// Both pages share one head (page.html: the document head, the header with its nav, the key form and the shared
+/// script); each page's file holds only its main section, and is served inside that head.
 /// </summary>
-internal static class PageFiles
+internal static partial class PageFiles
 {
     private const string ResourcePrefix = "EdgeNode.Gateway.Pages.";
+
+    // The head every page is served in; a template, not served itself.
+    private const string Head = "page.html";
 
     // Everything comes from this node: no CDN, no inline script, so a page cannot be made to load anyone else's code.
     private const string ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
@@ -43,7 +50,7 @@ internal static class PageFiles
     private static FrozenDictionary<string, (byte[] Body, string ContentType)> Load()
     {
         var assembly = typeof(PageFiles).Assembly;
-        var files = new Dictionary<string, (byte[], string)>(StringComparer.Ordinal);
+        var files = new Dictionary<string, (byte[] Body, string ContentType)>(StringComparer.Ordinal);
         foreach (var resource in assembly.GetManifestResourceNames())
         {
             if (!resource.StartsWith(ResourcePrefix, StringComparison.Ordinal))
@@ -54,8 +61,28 @@ internal static class PageFiles
             stream.CopyTo(copy);
             files[name] = (copy.ToArray(), ContentTypeOf(name));
         }
+        if (!files.Remove(Head, out var head))
+            throw new InvalidOperationException($"the page head {Head} is not embedded in {assembly.GetName().Name}");
+        var template = Encoding.UTF8.GetString(head.Body);
+        foreach (var name in files.Keys.Where(n => n.EndsWith(".html", StringComparison.Ordinal)).ToList())
+        {
+            var (main, contentType) = files[name];
+            files[name] = (Encoding.UTF8.GetBytes(InHead(template, Path.GetFileNameWithoutExtension(name), Encoding.UTF8.GetString(main))), contentType);
+        }
         return files.ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    /// <summary>The page <paramref name="page"/>: its main section in the shared head, titled and marked current in the nav.</summary>
+    private static string InHead(string template, string page, string main)
+    {
+        var html = CurrentMarker().Replace(template.Replace("{page}", page, StringComparison.Ordinal),
+            m => m.Groups[1].Value == page ? " aria-current=\"page\"" : "");
+        // The main section goes in last, so nothing in it is read as a placeholder.
+        return html.Replace("{main}", main.TrimEnd('\n'), StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"\{current:([a-z]+)\}")]
+    private static partial Regex CurrentMarker();
 
     private static string ContentTypeOf(string name) => Path.GetExtension(name) switch
     {

@@ -94,5 +94,8 @@
     }
   }
 
+  // The head both pages share starts with an empty status; the dashboard's says so until the stream is live.
+  $("status").textContent = "connecting…";
+  $("status").className = "down";
   follow();
 })();
