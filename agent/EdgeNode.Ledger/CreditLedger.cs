@@ -23,14 +23,7 @@ public sealed class CreditLedger : IDisposable
     {
         rates?.Validate();
         _time = time ?? TimeProvider.System;
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null)
-            Directory.CreateDirectory(folder);
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
-        _db.Open();
-        Execute("PRAGMA journal_mode=WAL");
-        Execute("PRAGMA synchronous=FULL");
-        Execute("PRAGMA busy_timeout=5000");
+        _db = SqliteDatabase.Open(path);
         Execute("""
             CREATE TABLE IF NOT EXISTS members (
               node_id TEXT PRIMARY KEY,
@@ -397,15 +390,7 @@ public sealed class CreditLedger : IDisposable
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = _db.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = _transaction;
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => SqliteDatabase.Command(_db, _transaction, sql, parameters);
 
     public void Dispose() => _db.Dispose();
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeNode.Ledger;
 using Microsoft.Data.Sqlite;
 
 namespace EdgeNode.Gateway.Jobs;
@@ -18,14 +19,7 @@ public sealed class JobStore : IDisposable
 
     public JobStore(string path)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null)
-            Directory.CreateDirectory(folder);
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
-        _db.Open();
-        Execute("PRAGMA journal_mode=WAL");
-        Execute("PRAGMA synchronous=FULL");
-        Execute("PRAGMA busy_timeout=5000");
+        _db = SqliteDatabase.Open(path);
         Execute("""
             CREATE TABLE IF NOT EXISTS jobs (
               seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -210,14 +204,7 @@ public sealed class JobStore : IDisposable
         return jobs;
     }
 
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = _db.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => SqliteDatabase.Command(_db, null, sql, parameters);
 
     private void Execute(string sql)
     {
