@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using System.Text.Json.Serialization;
 using EdgeNode.Inference.Generation;
 using EdgeNode.Inference.Runtime;
 using EdgeNode.Inference.Sampling;
@@ -61,7 +60,7 @@ public static class ChainBenchmark
         var frames = new long[encodings.Count];
         var bytes = new long[encodings.Count];
         var nodes = new List<ChainNode>();
-        var concurrency = new List<ChainConcurrencyRow>();
+        var concurrency = new List<PoolBenchConcurrencyRow>();
         using var local = LocalModel.Load(options.Runtime, options.ModelFolder);
         try
         {
@@ -120,10 +119,11 @@ public static class ChainBenchmark
                     Prompt = options.Prompt, MaxTokens = options.Tokens, Sampling = SamplingOptions.Greedy, Encoding = HiddenEncoding.Fp16,
                 }))).ConfigureAwait(false);
                 var elapsed = clock.Elapsed.TotalSeconds;
-                concurrency.Add(new ChainConcurrencyRow
+                concurrency.Add(new PoolBenchConcurrencyRow
                 {
                     Sessions = sessions,
                     Tokens = results.Sum(x => x.Tokens.Length),
+                    WallSeconds = Math.Round(elapsed, 3),
                     AggregateTokS = Math.Round(results.Sum(x => x.Tokens.Length) / elapsed, 1),
                 });
             }
@@ -134,12 +134,12 @@ public static class ChainBenchmark
                 await node.DisposeAsync().ConfigureAwait(false);
         }
 
-        var rows = encodings.Select((e, i) => new ChainBenchmarkRow
+        var rows = encodings.Select((e, i) => new PoolBenchEncodingRow
         {
             Encoding = options.Encodings[i],
             Tokens = tokens[i],
-            PoolMsPerToken = Math.Round(best[i], 3),
-            PoolTokS = Math.Round(1000 / best[i], 1),
+            MsPerToken = Math.Round(best[i], 3),
+            TokS = Math.Round(1000 / best[i], 1),
             PerHopOverheadMs = Math.Round((best[i] - soloMs) / hops, 3),
             // Hidden hops only: the last hop carries a Token frame (header + 4 bytes) back to the entry.
             BytesPerTokenPerHop = frames[i] == 0 ? 0 : Math.Round((double)bytes[i] / frames[i], 1),
@@ -153,33 +153,18 @@ public static class ChainBenchmark
             Hops = hops,
             Threads = options.Runtime.Options.Threads,
             Transport = "in-process nodes over loopback TCP",
-            SoloTokens = soloTokens,
-            SoloMsPerToken = Math.Round(soloMs, 3),
-            SoloTokS = Math.Round(1000 / soloMs, 1),
+            Solo = new PoolBenchSolo { MsPerToken = Math.Round(soloMs, 3), TokS = Math.Round(1000 / soloMs, 1), Tokens = soloTokens },
             FrameHeaderBytes = FrameHeader.Size,
-            Rows = rows,
+            Encodings = rows,
             Concurrency = concurrency,
         };
     }
 }
 
-public sealed class ChainBenchmarkRow
-{
-    public string Encoding { get; set; } = "";
-    public int Tokens { get; set; }
-    public double PoolMsPerToken { get; set; }
-    public double PoolTokS { get; set; }
-    public double PerHopOverheadMs { get; set; }
-    public double BytesPerTokenPerHop { get; set; }
-}
-
-public sealed class ChainConcurrencyRow
-{
-    public int Sessions { get; set; }
-    public int Tokens { get; set; }
-    public double AggregateTokS { get; set; }
-}
-
+/// <summary>
+/// <see cref="ChainBenchmark"/>'s result: the chain's shape, then the rows `edgenode bench --pool` reports too (see
+/// PoolBenchRows.cs); serialized by <see cref="PoolBenchJsonContext"/>.
+/// </summary>
 public sealed class ChainBenchmarkReport
 {
     public string Model { get; set; } = "";
@@ -188,12 +173,10 @@ public sealed class ChainBenchmarkReport
     public int Hops { get; set; }
     public int Threads { get; set; }
     public string Transport { get; set; } = "";
-    public int SoloTokens { get; set; }
-    public double SoloMsPerToken { get; set; }
-    public double SoloTokS { get; set; }
+    public PoolBenchSolo Solo { get; set; } = new();
     public int FrameHeaderBytes { get; set; }
-    public List<ChainBenchmarkRow> Rows { get; set; } = [];
-    public List<ChainConcurrencyRow> Concurrency { get; set; } = [];
+    public List<PoolBenchEncodingRow> Encodings { get; set; } = [];
+    public List<PoolBenchConcurrencyRow> Concurrency { get; set; } = [];
 
     /// <summary>The table the bench prints.</summary>
     public string ToTable()
@@ -201,11 +184,11 @@ public sealed class ChainBenchmarkReport
         var inv = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.AppendLine(inv, $"{Model} (dim {Dim}, {Layers} layers): {Hops} hops, {Transport}, {Threads} thread(s) per slice");
-        text.AppendLine(inv, $"solo: {SoloMsPerToken:F3} ms/token ({SoloTokS:F1} tok/s)");
+        text.AppendLine(inv, $"solo: {Solo.MsPerToken:F3} ms/token ({Solo.TokS:F1} tok/s)");
         text.AppendLine("| encoding | pool ms/token | pool tok/s | per-hop overhead ms | bytes/token/hop |");
         text.AppendLine("| --- | ---: | ---: | ---: | ---: |");
-        foreach (var r in Rows)
-            text.AppendLine(inv, $"| {r.Encoding} | {r.PoolMsPerToken:F3} | {r.PoolTokS:F1} | {r.PerHopOverheadMs:F3} | {r.BytesPerTokenPerHop:F1} |");
+        foreach (var r in Encodings)
+            text.AppendLine(inv, $"| {r.Encoding} | {r.MsPerToken:F3} | {r.TokS:F1} | {r.PerHopOverheadMs:F3} | {r.BytesPerTokenPerHop:F1} |");
         text.AppendLine(inv, $"bytes/token/hop include the {FrameHeaderBytes}-byte frame header; int8 is dim + 4 = {Dim + 4} bytes of payload.");
         if (Concurrency.Count > 0)
         {
@@ -218,7 +201,3 @@ public sealed class ChainBenchmarkReport
         return text.ToString();
     }
 }
-
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-[JsonSerializable(typeof(ChainBenchmarkReport))]
-public sealed partial class ChainBenchmarkJsonContext : JsonSerializerContext;

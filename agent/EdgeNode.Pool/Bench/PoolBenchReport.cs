@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Serialization;
 
-namespace EdgeNode.Agent.Bench;
+namespace EdgeNode.Pool.Bench;
 
-/// <summary>`edgenode bench --pool`'s result: pool against solo on the same weights, measured in one run.</summary>
+/// <summary>
+/// `edgenode bench --pool`'s result: pool against solo on the same weights, measured in one run. Its solo, encoding and
+/// concurrency rows are the ones the in-process <see cref="ChainBenchmark"/> reports too.
+/// </summary>
 public sealed class PoolBenchReport
 {
     public string Label { get; set; } = "";
@@ -99,48 +101,6 @@ public sealed class PoolBenchHop
     public string Address { get; set; } = "";
 }
 
-public sealed class PoolBenchSolo
-{
-    public double MsPerToken { get; set; }
-    public double TokS { get; set; }
-    public int Tokens { get; set; }
-    public double[] RoundsMsPerToken { get; set; } = [];
-    public int[] TokenIds { get; set; } = [];
-}
-
-public sealed class PoolBenchEncodingRow
-{
-    public string Encoding { get; set; } = "";
-    public double MsPerToken { get; set; }
-    public double TokS { get; set; }
-    public double PerHopOverheadMs { get; set; }
-
-    /// <summary>Mean bytes of one decode step's Hidden frame (header included), from the nodes' own counters.</summary>
-    public double BytesPerTokenPerHop { get; set; }
-    public long DecodeFrames { get; set; }
-    public int Tokens { get; set; }
-    public double[] RoundsMsPerToken { get; set; } = [];
-    public int[] TokenIds { get; set; } = [];
-
-    /// <summary>Tokens equal to solo's before the first difference.</summary>
-    public int AgreeingTokens { get; set; }
-    public bool EqualsSolo { get; set; }
-}
-
-public sealed class PoolBenchConcurrencyRow
-{
-    public int Sessions { get; set; }
-    public int Tokens { get; set; }
-    public double WallSeconds { get; set; }
-    public double AggregateTokS { get; set; }
-
-    /// <summary>Aggregate rate / (sessions × the one-session rate), as a fraction of N: 1 is perfect scaling.</summary>
-    public double RatioToNSingle { get; set; }
-
-    /// <summary>min(sessions, nodes, cores / threads) / sessions: the best fraction of N the cores allow.</summary>
-    public double CoreBound { get; set; }
-}
-
 public sealed class PoolBenchAnchors
 {
     public string Configuration { get; set; } = "";
@@ -167,7 +127,3 @@ public sealed class PoolBenchTargets
     public double ConcurrencyRatio { get; set; }
     public double AnchorRatio { get; set; }
 }
-
-[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-[JsonSerializable(typeof(PoolBenchReport))]
-internal sealed partial class PoolBenchJsonContext : JsonSerializerContext;
