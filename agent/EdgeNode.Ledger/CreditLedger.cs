@@ -120,11 +120,7 @@ public sealed class CreditLedger : IDisposable
         lock (_gate)
         {
             using var select = Command("SELECT node_id, public_key, added_at FROM members ORDER BY added_at, node_id");
-            using var reader = select.ExecuteReader();
-            var members = new List<LedgerMember>();
-            while (reader.Read())
-                members.Add(new LedgerMember(reader.GetString(0), Convert.ToBase64String((byte[])reader[1]), reader.GetInt64(2)));
-            return members;
+            return SqliteDatabase.Rows(select, reader => new LedgerMember(reader.GetString(0), Convert.ToBase64String((byte[])reader[1]), reader.GetInt64(2)));
         }
     }
 
@@ -310,19 +306,13 @@ public sealed class CreditLedger : IDisposable
                 SELECT request_id, model, key_id, node_id, tokens_in, tokens_out, layers, precision, mode, time_ms, earned, spent, floor_used
                 FROM receipts WHERE {column} = $id ORDER BY seq DESC LIMIT $limit
                 """, ("$id", accountId), ("$limit", limit));
-            using var reader = select.ExecuteReader();
-            var entries = new List<LedgerEntry>();
-            while (reader.Read())
+            return SqliteDatabase.Rows(select, reader => new LedgerEntry
             {
-                entries.Add(new LedgerEntry
-                {
-                    RequestId = reader.GetString(0), Model = reader.GetString(1), KeyId = reader.GetString(2), NodeId = reader.GetString(3),
-                    TokensIn = reader.GetInt32(4), TokensOut = reader.GetInt32(5), Layers = reader.GetInt32(6), Precision = reader.GetString(7),
-                    Mode = reader.GetString(8), TimeMs = reader.GetInt64(9), Earned = CreditRates.FromMicro(reader.GetInt64(10)),
-                    Spent = CreditRates.FromMicro(reader.GetInt64(11)), FloorUsed = CreditRates.FromMicro(reader.GetInt64(12)),
-                });
-            }
-            return entries;
+                RequestId = reader.GetString(0), Model = reader.GetString(1), KeyId = reader.GetString(2), NodeId = reader.GetString(3),
+                TokensIn = reader.GetInt32(4), TokensOut = reader.GetInt32(5), Layers = reader.GetInt32(6), Precision = reader.GetString(7),
+                Mode = reader.GetString(8), TimeMs = reader.GetInt64(9), Earned = CreditRates.FromMicro(reader.GetInt64(10)),
+                Spent = CreditRates.FromMicro(reader.GetInt64(11)), FloorUsed = CreditRates.FromMicro(reader.GetInt64(12)),
+            });
         }
     }
 
@@ -332,11 +322,7 @@ public sealed class CreditLedger : IDisposable
         lock (_gate)
         {
             using var select = Command("SELECT id FROM accounts ORDER BY kind DESC, id");
-            using var reader = select.ExecuteReader();
-            var ids = new List<string>();
-            while (reader.Read())
-                ids.Add(reader.GetString(0));
-            return ids;
+            return SqliteDatabase.Rows(select, reader => reader.GetString(0));
         }
     }
 

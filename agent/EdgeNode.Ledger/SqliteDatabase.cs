@@ -45,4 +45,14 @@ public static class SqliteDatabase
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         return command;
     }
+
+    /// <summary>Every row <paramref name="select"/> returns, in order, each made by <paramref name="row"/>.</summary>
+    public static List<T> Rows<T>(SqliteCommand select, Func<SqliteDataReader, T> row)
+    {
+        var rows = new List<T>();
+        using var reader = select.ExecuteReader();
+        while (reader.Read())
+            rows.Add(row(reader));
+        return rows;
+    }
 }

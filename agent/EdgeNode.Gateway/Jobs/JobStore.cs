@@ -179,30 +179,21 @@ public sealed class JobStore : IDisposable
         return jobs.Count == 0 ? null : jobs[0];
     }
 
-    private static List<Job> Read(SqliteCommand select)
+    private static List<Job> Read(SqliteCommand select) => SqliteDatabase.Rows(select, reader => new Job
     {
-        var jobs = new List<Job>();
-        using var reader = select.ExecuteReader();
-        while (reader.Read())
-        {
-            jobs.Add(new Job
-            {
-                Id = reader.GetString(0),
-                CustomId = reader.IsDBNull(1) ? null : reader.GetString(1),
-                Url = reader.GetString(2),
-                Body = reader.GetString(3),
-                Status = reader.GetString(4),
-                CreatedAt = reader.GetInt64(5),
-                StartedAt = reader.IsDBNull(6) ? null : reader.GetInt64(6),
-                FinishedAt = reader.IsDBNull(7) ? null : reader.GetInt64(7),
-                Attempts = reader.GetInt32(8),
-                StatusCode = reader.IsDBNull(9) ? null : reader.GetInt32(9),
-                Result = reader.IsDBNull(10) ? null : reader.GetString(10),
-                KeyId = reader.IsDBNull(11) ? null : reader.GetString(11),
-            });
-        }
-        return jobs;
-    }
+        Id = reader.GetString(0),
+        CustomId = reader.IsDBNull(1) ? null : reader.GetString(1),
+        Url = reader.GetString(2),
+        Body = reader.GetString(3),
+        Status = reader.GetString(4),
+        CreatedAt = reader.GetInt64(5),
+        StartedAt = reader.IsDBNull(6) ? null : reader.GetInt64(6),
+        FinishedAt = reader.IsDBNull(7) ? null : reader.GetInt64(7),
+        Attempts = reader.GetInt32(8),
+        StatusCode = reader.IsDBNull(9) ? null : reader.GetInt32(9),
+        Result = reader.IsDBNull(10) ? null : reader.GetString(10),
+        KeyId = reader.IsDBNull(11) ? null : reader.GetString(11),
+    });
 
     private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) => SqliteDatabase.Command(_db, null, sql, parameters);
 
