@@ -35,12 +35,16 @@ public static class SqliteDatabase
         }
     }
 
-    /// <summary>A command over <paramref name="db"/> with named parameters; a null value is SQL NULL.</summary>
+    /// <summary>
+    /// A command over <paramref name="db"/> with named parameters; a null value is SQL NULL. Without
+    /// <paramref name="transaction"/> the command keeps the one CreateCommand gave it, the connection's pending one.
+    /// </summary>
     public static SqliteCommand Command(SqliteConnection db, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = db.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = transaction;
+        if (transaction is not null)
+            command.Transaction = transaction;
         foreach (var (name, value) in parameters)
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         return command;
