@@ -47,7 +47,7 @@ public sealed class SliceSession : IDisposable
     {
         Spec = spec;
         _config = config;
-        using (var options = runtime.CreateSessionOptions())
+        using (var options = runtime.CreateSessionOptions(spec.HasLayers))
             _session = new InferenceSession(onnxPath, options);
         _binding = _session.CreateIoBinding();
         if (spec.HasLayers)
