@@ -25,8 +25,7 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
     public void TheUnslicedGraphAgreesWithTheReference()
     {
         using var set = new SliceSet(models, WeightPrecision.Fp32, "reference");
-        using var whole = set.Open(SliceSpec.Layers(0, set.Config.Layers));
-        var unsliced = set.Run([whole]);
+        var unsliced = set.Unsliced();
         var weights = set.Weights;
 
         var reference = new ReferenceTransformer(weights, weights.Config.MaxSeqLen);
@@ -44,8 +43,7 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
     {
         using var set = new SliceSet(models, precision, "splits");
         var config = set.Config;
-        using var whole = set.Open(SliceSpec.Layers(0, config.Layers));
-        var unsliced = set.Run([whole]);
+        var unsliced = set.Unsliced();
 
         for (var k = 1; k < config.Layers; k++)
         {
@@ -69,8 +67,7 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
     {
         using var set = new SliceSet(models, precision, "combined");
         var config = set.Config;
-        using var whole = set.Open(SliceSpec.Layers(0, config.Layers));
-        var unsliced = set.Run([whole], prefill: 0);
+        var unsliced = set.Unsliced(prefill: 0);
 
         using var frontSession = set.Open(new SliceSpec(true, 0, 2, false));
         using var backSession = set.Open(new SliceSpec(false, 2, config.Layers, true));
@@ -119,6 +116,13 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
 
         /// <summary>embed → <paramref name="layers"/> → head over the test tokens (see <see cref="RunChain"/>).</summary>
         public float[][] Run(SliceSession[] layers, int prefill = -1) => RunChain(Embed, layers, Head, prefill);
+
+        /// <summary>The logits of the model uncut: all layers in one slice.</summary>
+        public float[][] Unsliced(int prefill = -1)
+        {
+            using var whole = Open(SliceSpec.Layers(0, Config.Layers));
+            return Run([whole], prefill);
+        }
 
         public void Dispose()
         {

@@ -107,12 +107,14 @@ public sealed class BenchPoolCommandTests : IClassFixture<AgentHome>
         Assert.Empty(doc.RootElement.GetProperty("concurrency").EnumerateArray());
     }
 
-    [Fact]
-    public void MoreNodesThanLayersIsNamed()
+    [Theory]
+    [InlineData("--nodes", "6", "--nodes 6 is more than stories260K's 5 layers")]
+    [InlineData("--node-memory", "1G,300K", "--node-memory: node n00's 1024.0 MiB holds all of stories260K")]
+    public void APoolTheModelCannotBeSpreadOverIsNamedBeforeAnyNodeStarts(string option, string value, string message)
     {
-        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--nodes", "6");
+        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), option, value);
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("--nodes 6 is more than stories260K's 5 layers", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("starting node", result.Stderr, StringComparison.Ordinal);
     }
 
@@ -140,15 +142,6 @@ public sealed class BenchPoolCommandTests : IClassFixture<AgentHome>
         Assert.Equal([3, 1, 1], byBudget);
         var row = doc.RootElement.GetProperty("encodings")[0];
         Assert.Equal(Ints(doc.RootElement.GetProperty("solo"), "token_ids"), Ints(row, "token_ids"));
-    }
-
-    [Fact]
-    public void ANodeMemoryThatHoldsTheWholeModelIsNamed()
-    {
-        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--node-memory", "1G,300K");
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("--node-memory: node n00's 1024.0 MiB holds all of stories260K", result.Stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("starting node", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
