@@ -110,13 +110,13 @@ public static partial class ServeCommand
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         var conversion = new ConversionOptions { Precision = precision ?? WeightPrecision.Fp32 };
-        var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
-            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
+        var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, threads =>
+            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null), threads: threads)) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
         // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
         List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule(), new VerifierModule(verifier)];
         // EDGENODE_SYSFS_ROOT points the sensors at another tree (tests; a board whose sysfs is bind-mounted elsewhere).
-        using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads), Environment.GetEnvironmentVariable("EDGENODE_SYSFS_ROOT") is { Length: > 0 } root ? root : "/");
+        using var governed = GovernedJobs.ForThisDevice(inference.Threads, Environment.GetEnvironmentVariable("EDGENODE_SYSFS_ROOT") is { Length: > 0 } root ? root : "/");
         if (settings.Pool is not null)
             modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32, governed.Governor is null ? null : governed)));
         using var speculative = SpeculativeModeFrom(settings, runtime, precision, conversion);
@@ -131,6 +131,7 @@ public static partial class ServeCommand
             GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns
             {
                 JobAdmission = governed.Admission,
+                Threads = governed.Governor is null ? null : governed.Threads,
                 Modes = plugIns,
                 PoolStatus = pool is null ? null : pool.Status,
             }).GetAwaiter().GetResult();

@@ -32,12 +32,20 @@ public sealed class InferenceRuntime
     /// <summary>Requested EPs that could not be used, with ONNX Runtime's reason.</summary>
     public IReadOnlyList<string> ProviderFallbacks => _fallbacks;
 
-    /// <summary>Options for one session; the caller disposes them once the session is created.</summary>
-    public SessionOptions CreateSessionOptions()
+    /// <summary>Options for one session at <see cref="InferenceOptions.Threads"/>; the caller disposes them once the session is created.</summary>
+    public SessionOptions CreateSessionOptions() => CreateSessionOptions(Options.Threads);
+
+    /// <summary>
+    /// Options for one session with <paramref name="threads"/> intra-op threads (0: one per physical core) and everything
+    /// else as <see cref="Options"/> says: how a node re-opens its sessions when the device governor changes its thread
+    /// count, over the runtime already loaded. The caller disposes them once the session is created.
+    /// </summary>
+    public SessionOptions CreateSessionOptions(int threads)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var options = new SessionOptions
         {
-            IntraOpNumThreads = Options.Threads,
+            IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,

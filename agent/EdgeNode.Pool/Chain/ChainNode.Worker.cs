@@ -37,6 +37,9 @@ public sealed partial class ChainNode
                     case ChainWorkKind.Deadlines:
                         CheckDeadlines();
                         break;
+                    case ChainWorkKind.Threads:
+                        OnThreads((ThreadsRequest)work.State!);
+                        break;
                 }
             }
             catch (Exception e)
@@ -82,6 +85,22 @@ public sealed partial class ChainNode
         {
             _slices?.Dispose();
             _slices = change.Slices;
+        }
+        if (change.Slices.Threads != _threads)
+        {
+            // A thread step came while the plan's slices were being opened: they follow it before any frame of the plan.
+            try
+            {
+                Reopen(_threads, $"the plan's slices were opened with {change.Slices.Threads} threads, the node runs with {_threads}");
+            }
+            catch (Exception e) when (!change.Slices.IsLoaded)
+            {
+                change.Applied.TrySetException(e);
+            }
+            catch (Exception)
+            {
+                // Logged; the slices run with their old count, and the next step tries again.
+            }
         }
         _plan = change.Plan;
         _hop = change.Hop;
