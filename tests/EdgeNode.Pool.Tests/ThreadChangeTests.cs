@@ -59,7 +59,7 @@ public sealed class ThreadChangeTests(ChainModels models, ITestOutputHelper outp
 
         using (var caches = new CacheSet(slices.CreateCaches(golden.Steps)))
         {
-            var changes = Run(slices, caches.Caches, reference, (step, kv) => slices.RunTokens(inputs[step], kv));
+            var changes = Run(slices, caches.Caches, reference, (step, kv) => slices.RunTokens(inputs[step], kv).ToArray());
             output.WriteLine($"stories260K {precision}: {steps + 1} runs bit for bit equal across {changes}");
 
             // The comparison sees a lost cache: the next token on fresh caches gives other logits than with the session's.
@@ -96,7 +96,7 @@ public sealed class ThreadChangeTests(ChainModels models, ITestOutputHelper outp
         }
         using (var caches = new CacheSet(slices.CreateCaches(64)))
         {
-            var changes = Run(slices, caches.Caches, reference, (step, kv) => slices.RunHidden(inputs[step], kv));
+            var changes = Run(slices, caches.Caches, reference, (step, kv) => slices.RunHidden(inputs[step], kv).ToArray());
             output.WriteLine($"random weights at the stories15M shape, {precision}: {inputs.Count} runs bit for bit equal across {changes}");
         }
     }
@@ -142,7 +142,7 @@ public sealed class ThreadChangeTests(ChainModels models, ITestOutputHelper outp
     /// Runs every step on <paramref name="caches"/>, changing the slices' threads where <see cref="s_changes"/> says, and
     /// checks each step's logits against <paramref name="reference"/> bit for bit and that a change kept the caches.
     /// </summary>
-    private static string Run(NodeSlices slices, KvCache[] caches, List<float[]> reference, Func<int, KvCache[], ReadOnlySpan<float>> run)
+    private static string Run(NodeSlices slices, KvCache[] caches, List<float[]> reference, Func<int, KvCache[], float[]> run)
     {
         var seen = new List<string>();
         for (var step = 0; step < reference.Count; step++)
@@ -158,7 +158,7 @@ public sealed class ThreadChangeTests(ChainModels models, ITestOutputHelper outp
                 Assert.All(caches, c => Assert.False(c.IsDisposed));
                 seen.Add($"{from}->{threads} before step {step}");
             }
-            var logits = run(step, caches).ToArray();
+            var logits = run(step, caches);
             // Bits, not float equality: -0 and 0, or two NaNs, would pass that.
             Assert.True(MemoryMarshal.Cast<float, int>(reference[step]).SequenceEqual(MemoryMarshal.Cast<float, int>(logits)),
                 $"step {step} at {slices.Threads} threads: logits differ from the one-thread run");

@@ -24,7 +24,7 @@ public static partial class ServeCommand
           --listen ADDR      address and port, e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080; port 0 picks a free one (default 127.0.0.1:8080)
           --models DIR       serve every model in DIR, each under its folder or file name without the extension
           --model PATH       serve one model (converted folder, checkpoint, .gguf or pulled name); repeatable
-          --threads N        intra-op threads per run (default: all cores)
+          --threads N        intra-op threads per run (default: all cores; the device governor runs fewer on a hot board)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
                              key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,

@@ -93,14 +93,15 @@ internal sealed partial class PoolGovernance : IObserver<GovernorDecision>, IAsy
             Log.Failed(_log, decision.Kind.ToString(), e.Message);
         }
         // Every decision carries the count to run with (a resume may come back at fewer threads than before the drain).
+        var threads = _governed.ThreadsFor(decision);
         try
         {
-            await _node.SetThreadsAsync(_governed.ThreadsFor(decision), decision.Why, cancellationToken).ConfigureAwait(false);
+            await _node.SetThreadsAsync(threads, decision.Why, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The node logged what failed; the next decision tries again.
-            Log.ThreadsNotApplied(_log, _governed.ThreadsFor(decision), e.Message);
+            // The data plane logged what failed; the next decision tries again.
+            Log.ThreadsNotApplied(_log, threads, e.Message);
         }
     }
 

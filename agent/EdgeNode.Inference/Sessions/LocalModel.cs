@@ -106,7 +106,8 @@ public sealed class LocalModel : IDisposable
         }
 
         var files = new List<(string Path, SliceSpec Spec)>();
-        foreach (var slice in (IEnumerable<ManifestSlice>)[embedSlice, .. layerSlices, headSlice])
+        ManifestSlice[] ordered = [embedSlice, .. layerSlices, headSlice];
+        foreach (var slice in ordered)
         {
             var path = Path.Combine(folder, slice.File);
             if (!File.Exists(path))

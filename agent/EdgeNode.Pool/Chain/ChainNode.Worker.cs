@@ -86,6 +86,10 @@ public sealed partial class ChainNode
             _slices?.Dispose();
             _slices = change.Slices;
         }
+        _plan = change.Plan;
+        _hop = change.Hop;
+        NodeId = change.NodeId;
+        Interlocked.Exchange(ref _epoch, change.Plan.Epoch);
         if (change.Slices.Threads != _threads)
         {
             // A thread step came while the plan's slices were being opened: they follow it before any frame of the plan.
@@ -102,10 +106,6 @@ public sealed partial class ChainNode
                 // Logged; the slices run with their old count, and the next step tries again.
             }
         }
-        _plan = change.Plan;
-        _hop = change.Hop;
-        NodeId = change.NodeId;
-        Interlocked.Exchange(ref _epoch, change.Plan.Epoch);
         var a = change.Plan.Assignments[change.Hop];
         var role = (a.Embed ? " + embedding, tokenizer" : "") + (a.Head ? " + head, sampling" : "");
         ChainLog.PlanApplied(_log, NodeId, change.Plan.Epoch, change.Hop + 1, change.Plan.Hops, a.FirstLayer, a.EndLayer, role, string.Join(", ", change.Slices.Files));

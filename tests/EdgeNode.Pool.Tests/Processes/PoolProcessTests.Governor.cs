@@ -106,7 +106,7 @@ public sealed partial class PoolProcessTests
         try
         {
             nodes.AddRange(lab.Hosts.Select((h, i) => PoolServeNode.Start(h, $"node-{i}", served.Path, broker.Url, pool, memory,
-                i == 2 ? ["--threads", "3"] : null,
+                i == 2 ? new[] { "--threads", "3" } : null,
                 i == 2 ? new Dictionary<string, string> { ["EDGENODE_SYSFS_ROOT"] = sysfs.Path } : null)));
             var epoch = WaitForCommonEpoch(nodes, 0);
             var view = await observer.WaitForAsync(v => PlanHas(v, model, "node-2") && v.Node("node-2")?.State.Sensors?.TemperatureC is 45.0,
