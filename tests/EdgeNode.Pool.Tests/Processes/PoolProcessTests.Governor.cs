@@ -152,7 +152,7 @@ public sealed partial class PoolProcessTests
             var cool = Stopwatch.StartNew();
             File.WriteAllText(temp, "45000\n");
             view = await observer.WaitForAsync(v => v.Node("node-2")?.State.Threads == 3, TimeSpan.FromSeconds(30), "node-2 back at 3 threads");
-            output.WriteLine($"45 °C written: node-2 back at 3 threads after {cool.Elapsed.TotalMilliseconds:F0} ms (the hold is 10 s)");
+            output.WriteLine($"45 °C written: node-2 back at 3 threads after {cool.Elapsed.TotalMilliseconds:F0} ms (the 10 s hold counts from the step down)");
             Assert.Equal(epoch, view.Plans[model].Plan.Epoch);
             CheckGoldens(model, pool, broker.Url, null, hops: 3);
         }
