@@ -46,9 +46,17 @@ public sealed class InferenceRuntime
     /// runs); the TinyLlama-1.1B shape stayed within its spread (19.5 → 18.5–18.7 tok/s).
     /// A session config entry the user gave (--ort-config session.intra_op.allow_spinning=…) wins.
     /// </remarks>
-    public SessionOptions CreateSessionOptions(bool hasLayers = true)
+    public SessionOptions CreateSessionOptions(bool hasLayers = true) => CreateSessionOptions(hasLayers ? Options.Threads : 1);
+
+    /// <summary>
+    /// Options for one session with <paramref name="threads"/> intra-op threads (0: one per physical core; with two or
+    /// more the workers spin, as above) and everything else as <see cref="Options"/> says: how a node re-opens its layer
+    /// slices when the device governor changes its thread count, over the runtime already loaded. The caller disposes
+    /// them once the session is created.
+    /// </summary>
+    public SessionOptions CreateSessionOptions(int threads)
     {
-        var threads = hasLayers ? Options.Threads : 1;
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var options = new SessionOptions
         {
             IntraOpNumThreads = threads,
