@@ -67,8 +67,10 @@ public sealed class InferenceRuntime
         };
         try
         {
+            // 0 lets ONNX Runtime take a thread per core: workers to spin as soon as the machine has two cores.
+            var pooled = threads > 1 || (threads == 0 && Environment.ProcessorCount > 1);
             if (!Options.SessionConfig.ContainsKey(AllowSpinningKey))
-                options.AddSessionConfigEntry(AllowSpinningKey, threads > 1 ? "1" : "0");
+                options.AddSessionConfigEntry(AllowSpinningKey, pooled ? "1" : "0");
             foreach (var (key, value) in Options.SessionConfig)
                 options.AddSessionConfigEntry(key, value);
             foreach (var ep in ActiveProviders)
