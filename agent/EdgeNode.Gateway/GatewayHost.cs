@@ -55,7 +55,7 @@ public static class GatewayHost
         builder.Services.AddSingleton(new BearerKeys(options.ApiKeys));
         builder.Services.AddSingleton(new RequestCounts());
         builder.Services.AddSingleton(new ClientLimits(options.KeyRateLimit, options.AddressRateLimit, options.ApiKeys.Count));
-        builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, new ServingStats(), services.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(services => new ModelCatalog(models, options.MaxQueuedPerModel, new ServingStats(), services.GetRequiredService<ILoggerFactory>(), plugIns.Threads));
         builder.Services.AddSingleton(services => new ModePicker(new NodeMemory(options.MemoryBudgetBytes), plugIns.Modes,
             services.GetRequiredService<ILoggerFactory>().CreateLogger("EdgeNode.Gateway.Modes")));
         if (options.LedgerDatabasePath is { } ledgerDatabase)

@@ -12,6 +12,9 @@ public sealed record GatewayPlugIns
     /// <summary>Closed by the device governor while the node drains; jobs start only while it is open.</summary>
     public JobAdmission JobAdmission { get; init; } = new();
 
+    /// <summary>The device governor's intra-op thread count, which the local models follow between requests; null: they keep --threads.</summary>
+    public SessionThreads? Threads { get; init; }
+
     /// <summary>
     /// The pool as this node sees it, for the dashboard (`edgenode pool status --json`'s shape: nodes, their slices and
     /// speed, each model's plan); null from the delegate until the pool is reached. Null when the node is in no pool.

@@ -8,8 +8,10 @@ namespace EdgeNode.Gateway;
 public sealed class ModelCatalog : IDisposable
 {
     private readonly Dictionary<string, ModelRunner> _runners = new(StringComparer.Ordinal);
+    private readonly SessionThreads? _threads;
 
-    public ModelCatalog(IEnumerable<ServedModel> models, int maxQueuedPerModel, ServingStats stats, ILoggerFactory logs)
+    /// <param name="threads">The device governor's thread count, which every model follows between requests; null: models keep --threads.</param>
+    public ModelCatalog(IEnumerable<ServedModel> models, int maxQueuedPerModel, ServingStats stats, ILoggerFactory logs, SessionThreads? threads = null)
     {
         Stats = stats;
         var log = logs.CreateLogger("EdgeNode.Gateway.Models");
@@ -17,10 +19,24 @@ public sealed class ModelCatalog : IDisposable
         {
             if (_runners.TryGetValue(model.Id, out var existing))
                 throw new ArgumentException($"two models share the name '{model.Id}' ({existing.Served.Source} and {model.Source}); serve one of them, or rename a file or folder");
-            _runners.Add(model.Id, new ModelRunner(model, maxQueuedPerModel, stats, log));
+            _runners.Add(model.Id, new ModelRunner(model, maxQueuedPerModel, stats, log, threads?.Threads));
         }
         // The first model in a stable order is what listings show first.
         Ids = [.. _runners.Keys.Order(StringComparer.Ordinal)];
+        _threads = threads;
+        if (threads is not null)
+        {
+            threads.Changed += OnThreadsChanged;
+            // A step between reading the count above and subscribing is not lost.
+            if (threads.Threads is { } now)
+                OnThreadsChanged(now, "the device governor's count when the models were listed");
+        }
+    }
+
+    private void OnThreadsChanged(int threads, string why)
+    {
+        foreach (var runner in _runners.Values)
+            runner.ChangeThreads(threads, why);
     }
 
     public IReadOnlyList<string> Ids { get; }
@@ -41,6 +57,8 @@ public sealed class ModelCatalog : IDisposable
 
     public void Dispose()
     {
+        if (_threads is not null)
+            _threads.Changed -= OnThreadsChanged;
         foreach (var runner in _runners.Values)
             runner.Dispose();
     }

@@ -15,6 +15,11 @@ namespace EdgeNode.Gateway;
 /// would overwrite each other's inputs, and one run already keeps every core busy through ONNX Runtime's
 /// intra-op threads, so interleaving runs would not raise throughput on the boards this serves. Waiting
 /// requests are bounded, each lane by the same bound; past it a request is refused with 429 rather than queued without end.
+/// <para>
+/// A thread step of the device governor (<see cref="ChangeThreads"/>) re-opens the model's sessions while the runner
+/// holds the turn itself: at once when the model is idle, else before the next request starts. No generation runs on
+/// the model meanwhile, and conversations keep their caches.
+/// </para>
 /// </summary>
 public sealed class ModelRunner : IDisposable
 {
@@ -26,17 +31,22 @@ public sealed class ModelRunner : IDisposable
     private readonly ILogger _log;
     private readonly ServingStats _stats;
     private LocalModel? _model;
+    // The intra-op threads the model should run with; -1: as the host loads it.
+    private int _threads;
+    private string _threadsWhy = "";
     private int _waitingOrRunning;
     private long _requests;
     private long _promptTokens;
     private long _completionTokens;
 
-    public ModelRunner(ServedModel served, int maxQueued, ServingStats stats, ILogger log)
+    /// <param name="threads">The intra-op threads to load the model with; null: as the host loads it (--threads).</param>
+    public ModelRunner(ServedModel served, int maxQueued, ServingStats stats, ILogger log, int? threads = null)
     {
         Served = served;
         _maxQueued = maxQueued;
         _stats = stats;
         _log = log;
+        _threads = threads ?? -1;
     }
 
     public ServedModel Served { get; }
@@ -91,6 +101,9 @@ public sealed class ModelRunner : IDisposable
         }
         try
         {
+            _model ??= Load();
+            FollowThreads();
+            // Dropped when a thread change could open it at neither count: loaded again.
             return new ModelTurn(this, _model ??= Load());
         }
         catch
@@ -100,13 +113,81 @@ public sealed class ModelRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the model with <paramref name="threads"/> intra-op threads from now on: re-opened at once when it is idle
+    /// (the runner takes the turn for it), else by the next request before it starts.
+    /// </summary>
+    public void ChangeThreads(int threads, string why)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        lock (_queue)
+        {
+            _threadsWhy = why;
+            Volatile.Write(ref _threads, threads);
+            if (_busy || _model is null)
+                return;
+            _busy = true;
+        }
+        Interlocked.Increment(ref _waitingOrRunning);
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                FollowThreads();
+            }
+            finally
+            {
+                Release();
+            }
+        });
+    }
+
+    /// <summary>The intra-op threads the loaded model runs with; null until loaded.</summary>
+    public int? LoadedThreads => Volatile.Read(ref _model) is { IsLoaded: true } model ? model.Threads : null;
+
+    /// <summary>
+    /// With the turn held: re-opens the loaded model's sessions when the wanted thread count changed. A model that
+    /// could be opened at neither count is dropped, and the next request loads it again.
+    /// </summary>
+    private void FollowThreads()
+    {
+        var model = _model;
+        int wanted;
+        string why;
+        lock (_queue)
+        {
+            wanted = _threads;
+            why = _threadsWhy;
+        }
+        if (model is null || wanted < 0 || model.Threads == wanted && model.IsLoaded)
+            return;
+        var from = model.Threads;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            model.ChangeThreads(wanted);
+            _log.LogInformation("model {Model} runs with {ToThreads} intra-op threads instead of {FromThreads}: re-opened in {RebuildMs} ms between requests; why: {Reason}",
+                Id, wanted, from, Math.Round(clock.Elapsed.TotalMilliseconds, 1), why);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogError("model {Model} could not change from {FromThreads} to {ToThreads} intra-op threads ({Reason}): {Error}", Id, from, wanted, why, e.Message);
+            if (!model.IsLoaded)
+            {
+                _model = null;
+                model.Dispose();
+            }
+        }
+    }
+
     private LocalModel Load()
     {
         _log.LogInformation("loading model {Model} from {Source}", Id, Served.Source);
         var clock = Stopwatch.StartNew();
         try
         {
-            var model = Served.Load();
+            var threads = Volatile.Read(ref _threads);
+            var model = Served.Load(threads < 0 ? null : threads);
             _log.LogInformation("model {Model} ready in {Seconds:F1} s: {Layers} layers, context {Context}, {Precision}",
                 Id, clock.Elapsed.TotalSeconds, model.Config.Layers, model.Config.MaxSeqLen, model.Manifest.Precision);
             return model;

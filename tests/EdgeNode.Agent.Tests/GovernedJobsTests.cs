@@ -41,4 +41,33 @@ public sealed class GovernedJobsTests
         Assert.Null(jobs.Admission.PausedBecause);
         await open.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public void ThreadStepsReachTheLocalModelsAndTheMaximumGivesBackTheConfiguredCount()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero));
+        var governor = new DeviceGovernor(new GovernorPolicy { MaxThreads = 4, MinThreads = 1 }, clock);
+        // --threads unset (0: ONNX Runtime's default): the governor sheds from the machine's 4 and gives 0 back.
+        using var jobs = new GovernedJobs(governor, new JobAdmission(), configuredThreads: 0);
+        var seen = new List<(int Threads, string Why)>();
+        jobs.Threads.Changed += (threads, why) => seen.Add((threads, why));
+
+        governor.Observe(new GovernorReadings(TemperatureCelsius: 60));
+        Assert.Null(jobs.Threads.Threads);
+
+        // 76 °C between the limits (70, 78): ceil(4 - 3 × 6/8) = 2 threads, and jobs still run.
+        governor.Observe(new GovernorReadings(TemperatureCelsius: 76));
+        Assert.Equal(2, jobs.Threads.Threads);
+        Assert.Null(jobs.Admission.PausedBecause);
+        Assert.Contains("SoC 76.0", seen[^1].Why, StringComparison.Ordinal);
+
+        // Cool: one thread back per hold; at the maximum the configured count (0) comes back.
+        clock.Now += governor.Policy.ThreadStepHold;
+        governor.Observe(new GovernorReadings(TemperatureCelsius: 50));
+        Assert.Equal(3, jobs.Threads.Threads);
+        clock.Now += governor.Policy.ThreadStepHold;
+        governor.Observe(new GovernorReadings(TemperatureCelsius: 50));
+        Assert.Equal(0, jobs.Threads.Threads);
+        Assert.Equal([2, 3, 0], seen.Select(s => s.Threads));
+    }
 }

@@ -22,7 +22,7 @@ public sealed class JobAdmissionTests
         var folder = Path.Combine(home.Path, "stories260K");
         ModelConverter.Convert(checkpoint, tokenizer, folder, new ConversionOptions { Precision = WeightPrecision.Fp32, Name = "stories260K" });
         var runtime = new InferenceRuntime(new InferenceOptions { Threads = 1 });
-        using var catalog = new ModelCatalog([new ServedModel("stories260K", folder, () => LocalModel.Load(runtime, folder, tokenizer))], 8, new ServingStats(), NullLoggerFactory.Instance);
+        using var catalog = new ModelCatalog([new ServedModel("stories260K", folder, threads => LocalModel.Load(runtime, folder, tokenizer, threads: threads))], 8, new ServingStats(), NullLoggerFactory.Instance);
         using var store = new JobStore(Path.Combine(home.Path, "jobs.db"));
         var admission = new JobAdmission();
         admission.Pause("drain: SoC at 80.0 °C, drain limit 78.0 °C");

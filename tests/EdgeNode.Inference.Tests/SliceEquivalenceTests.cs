@@ -24,13 +24,9 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
     [Fact]
     public void TheUnslicedGraphAgreesWithTheReference()
     {
-        var weights = Llama2cCheckpoint.Read(TestPaths.Model("stories260K", "stories260K.bin"));
-        using var dir = TestPaths.NewTempDirectory("reference");
-        var slices = new SliceSet(models, new LlamaSliceBuilder(weights, WeightPrecision.Fp32), weights.Config, dir.Path);
-        using var embed = slices.Open(SliceSpec.EmbedOnly);
-        using var head = slices.Open(SliceSpec.HeadOnly(weights.Config.Layers));
-        using var whole = slices.Open(SliceSpec.Layers(0, weights.Config.Layers));
-        var unsliced = RunChain(embed, [whole], head);
+        using var set = new SliceSet(models, WeightPrecision.Fp32, "reference");
+        var unsliced = set.Unsliced();
+        var weights = set.Weights;
 
         var reference = new ReferenceTransformer(weights, weights.Config.MaxSeqLen);
         var referenceLogits = s_tokens.Select((t, pos) => reference.Forward(t, pos)).ToArray();
@@ -45,27 +41,22 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
     [InlineData(WeightPrecision.Int4)]
     public void EverySplitPointGivesTheUnslicedLogitsBitForBit(WeightPrecision precision)
     {
-        var weights = Llama2cCheckpoint.Read(TestPaths.Model("stories260K", "stories260K.bin"));
-        var config = weights.Config;
-        using var dir = TestPaths.NewTempDirectory("splits");
-        var slices = new SliceSet(models, new LlamaSliceBuilder(weights, precision, blockSize: 16), config, dir.Path);
-        using var embed = slices.Open(SliceSpec.EmbedOnly);
-        using var head = slices.Open(SliceSpec.HeadOnly(config.Layers));
-        using var whole = slices.Open(SliceSpec.Layers(0, config.Layers));
-        var unsliced = RunChain(embed, [whole], head);
+        using var set = new SliceSet(models, precision, "splits");
+        var config = set.Config;
+        var unsliced = set.Unsliced();
 
         for (var k = 1; k < config.Layers; k++)
         {
-            using var first = slices.Open(SliceSpec.Layers(0, k));
-            using var second = slices.Open(SliceSpec.Layers(k, config.Layers));
-            var error = MaxError(RunChain(embed, [first, second], head), unsliced);
+            using var first = set.Open(SliceSpec.Layers(0, k));
+            using var second = set.Open(SliceSpec.Layers(k, config.Layers));
+            var error = MaxError(set.Run([first, second]), unsliced);
             output.WriteLine($"{precision.ToName()} split at {k}: max |Δlogit| = {error:E2}");
             Assert.True(error == 0, $"{precision.ToName()}: split at {k} differs from the unsliced model by {error}");
         }
-        using var a = slices.Open(SliceSpec.Layers(0, 1));
-        using var b = slices.Open(SliceSpec.Layers(1, 3));
-        using var c = slices.Open(SliceSpec.Layers(3, config.Layers));
-        var threeWay = MaxError(RunChain(embed, [a, b, c], head), unsliced);
+        using var a = set.Open(SliceSpec.Layers(0, 1));
+        using var b = set.Open(SliceSpec.Layers(1, 3));
+        using var c = set.Open(SliceSpec.Layers(3, config.Layers));
+        var threeWay = MaxError(set.Run([a, b, c]), unsliced);
         Assert.True(threeWay == 0, $"{precision.ToName()}: [0,1) [1,3) [3,{config.Layers}) differs from the unsliced model by {threeWay}");
     }
 
@@ -74,17 +65,12 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
     [InlineData(WeightPrecision.Int4)]
     public void CombinedSlicesEmbedPlusLayersAndLayersPlusHeadMatchBitForBit(WeightPrecision precision)
     {
-        var weights = Llama2cCheckpoint.Read(TestPaths.Model("stories260K", "stories260K.bin"));
-        var config = weights.Config;
-        using var dir = TestPaths.NewTempDirectory("combined");
-        var slices = new SliceSet(models, new LlamaSliceBuilder(weights, precision, blockSize: 16), config, dir.Path);
-        using var embed = slices.Open(SliceSpec.EmbedOnly);
-        using var head = slices.Open(SliceSpec.HeadOnly(config.Layers));
-        using var whole = slices.Open(SliceSpec.Layers(0, config.Layers));
-        var unsliced = RunChain(embed, [whole], head, prefill: 0);
+        using var set = new SliceSet(models, precision, "combined");
+        var config = set.Config;
+        var unsliced = set.Unsliced(prefill: 0);
 
-        using var frontSession = slices.Open(new SliceSpec(true, 0, 2, false));
-        using var backSession = slices.Open(new SliceSpec(false, 2, config.Layers, true));
+        using var frontSession = set.Open(new SliceSpec(true, 0, 2, false));
+        using var backSession = set.Open(new SliceSpec(false, 2, config.Layers, true));
         using var frontCache = frontSession.CreateCache(64);
         using var backCache = backSession.CreateCache(64);
         var combined = new List<float[]>();
@@ -98,15 +84,51 @@ public sealed class SliceEquivalenceTests(ConvertedModels models, ITestOutputHel
         Assert.True(error == 0, $"{precision.ToName()}: combined slices differ from the unsliced model by {error}");
     }
 
-    /// <summary>Slices of one model built on demand into one folder.</summary>
-    private sealed class SliceSet(ConvertedModels models, LlamaSliceBuilder builder, LlamaConfig config, string folder)
+    /// <summary>stories260K's slices at one precision, built on demand into one folder, with its embedding and head open.</summary>
+    private sealed class SliceSet : IDisposable
     {
+        private readonly ConvertedModels _models;
+        private readonly LlamaSliceBuilder _builder;
+        private readonly TempDirectory _dir;
+
+        public SliceSet(ConvertedModels models, WeightPrecision precision, string name)
+        {
+            _models = models;
+            Weights = Llama2cCheckpoint.Read(TestPaths.Model("stories260K", "stories260K.bin"));
+            _builder = new LlamaSliceBuilder(Weights, precision, blockSize: 16);
+            _dir = TestPaths.NewTempDirectory(name);
+            Embed = Open(SliceSpec.EmbedOnly);
+            Head = Open(SliceSpec.HeadOnly(Config.Layers));
+        }
+
+        public LlamaWeights Weights { get; }
+        public LlamaConfig Config => Weights.Config;
+        public SliceSession Embed { get; }
+        public SliceSession Head { get; }
+
         public SliceSession Open(SliceSpec spec)
         {
-            var path = Path.Combine(folder, spec.FileName);
+            var path = Path.Combine(_dir.Path, spec.FileName);
             if (!File.Exists(path))
-                builder.Build(spec, path);
-            return new SliceSession(models.Runtime, path, spec, config);
+                _builder.Build(spec, path);
+            return new SliceSession(_models.Runtime, path, spec, Config);
+        }
+
+        /// <summary>embed → <paramref name="layers"/> → head over the test tokens (see <see cref="RunChain"/>).</summary>
+        public float[][] Run(SliceSession[] layers, int prefill = -1) => RunChain(Embed, layers, Head, prefill);
+
+        /// <summary>The logits of the model uncut: all layers in one slice.</summary>
+        public float[][] Unsliced(int prefill = -1)
+        {
+            using var whole = Open(SliceSpec.Layers(0, Config.Layers));
+            return Run([whole], prefill);
+        }
+
+        public void Dispose()
+        {
+            Embed.Dispose();
+            Head.Dispose();
+            _dir.Dispose();
         }
     }
 

@@ -44,6 +44,9 @@ internal sealed record PoolBenchOptions
     public string? Label { get; init; }
     public string Prompt { get; init; } = "Once upon a time";
 
+    /// <summary>Each node's --max-memory as given (a heterogeneous pool); null: budgets that give every node an equal share.</summary>
+    public IReadOnlyList<long>? NodeMemory { get; init; }
+
     /// <summary>How long the nodes may take to join, build their slices and serve the plan.</summary>
     public TimeSpan PlanTimeout { get; init; } = TimeSpan.FromMinutes(30);
 }
@@ -76,7 +79,9 @@ internal static class PoolBenchmark
         {
             var tokenizer = source.TokenizerPath(scratch.FullName);
             var servable = ModelSizes.Servable(source.Name, config, options.Precision, new FileInfo(tokenizer).Length, "");
-            var (budgets, expected) = PoolBudgets.ForEveryNode(servable, options.Nodes);
+            var (budgets, expected) = options.NodeMemory is { } given
+                ? PoolBudgets.AsGiven(servable, [.. given])
+                : PoolBudgets.ForEveryNode(servable, options.Nodes);
 
             // Solo first: converting the checkpoint is CPU work that must not overlap the nodes' slice building.
             log.WriteLine($"edgenode bench --pool: solo: {source.Name} at {options.Precision.ToName()}, {options.Threads} thread(s), in this process");
@@ -98,7 +103,7 @@ internal static class PoolBenchmark
             try
             {
                 var started = StartNodes(options, lab, budgets, scratch.FullName, nodes, log);
-                var epoch = WaitForPlan(nodes, expected, options.PlanTimeout, log);
+                var epoch = WaitForPlan(nodes, options.NodeMemory is null ? expected : null, options.PlanTimeout, log);
                 var entryIndex = nodes.FindIndex(n => n.Serving!.Value.Embed);
                 var entry = $"{started.Addresses[entryIndex]}:{started.DataPorts[entryIndex]}";
                 log.WriteLine($"edgenode bench --pool: plan epoch {epoch}: " + string.Join(" -> ", nodes.Select(n => $"{n.NodeId} [{n.Serving!.Value.FirstLayer},{n.Serving.Value.EndLayer})")) + $"; entry {entry}");
@@ -126,6 +131,7 @@ internal static class PoolBenchmark
                 report.Plan = new PoolBenchPlan
                 {
                     Epoch = epoch,
+                    ModelBytes = ModelSizes.Whole(servable),
                     Hops = [.. nodes.Select((n, i) => new PoolBenchHop
                     {
                         NodeId = n.NodeId, FirstLayer = n.Serving!.Value.FirstLayer, EndLayer = n.Serving.Value.EndLayer,
@@ -228,7 +234,9 @@ internal static class PoolBenchmark
     }
 
     /// <summary>Waits until every node serves one epoch with the slice the expected plan gives it; relays slice-building progress.</summary>
-    private static long WaitForPlan(List<PoolServeProcess> nodes, PoolPlan expected, TimeSpan timeout, TextWriter log)
+    /// <param name="expected">The ranges each node must get; null (budgets as given, where the nodes' measured speed also moves
+    /// the ranges): any plan that serves every node.</param>
+    private static long WaitForPlan(List<PoolServeProcess> nodes, PoolPlan? expected, TimeSpan timeout, TextWriter log)
     {
         var clock = Stopwatch.StartNew();
         var lastProgress = TimeSpan.Zero;
@@ -242,12 +250,8 @@ internal static class PoolBenchmark
             var serving = nodes.Select(n => n.Serving).ToList();
             if (serving.All(s => s is not null) && serving.Select(s => s!.Value.Epoch).Distinct().Count() == 1)
             {
-                foreach (var (node, slice) in nodes.Zip(serving))
-                {
-                    var want = expected.Assignments.First(a => a.NodeId == node.NodeId);
-                    if (slice!.Value.FirstLayer != want.FirstLayer || slice.Value.EndLayer != want.EndLayer)
-                        throw new InvalidOperationException($"the leader gave {node.NodeId} layers [{slice.Value.FirstLayer},{slice.Value.EndLayer}), not [{want.FirstLayer},{want.EndLayer}) as the bench planned; the pool may hold other nodes (another bench or serve with the same pool name?)");
-                }
+                if (expected is not null)
+                    CheckRanges(nodes, serving, expected);
                 return serving[0]!.Value.Epoch;
             }
             if (clock.Elapsed - lastProgress >= TimeSpan.FromSeconds(5))
@@ -264,6 +268,16 @@ internal static class PoolBenchmark
             Thread.Sleep(100);
         }
         throw new TimeoutException($"the nodes did not all serve one plan within {timeout.TotalMinutes:F0} min: " + string.Join("; ", nodes.Select(n => $"{n.NodeId}: {n.Tail(2)}")));
+    }
+
+    private static void CheckRanges(List<PoolServeProcess> nodes, List<ServedSlice?> serving, PoolPlan expected)
+    {
+        foreach (var (node, slice) in nodes.Zip(serving))
+        {
+            var want = expected.Assignments.First(a => a.NodeId == node.NodeId);
+            if (slice!.Value.FirstLayer != want.FirstLayer || slice.Value.EndLayer != want.EndLayer)
+                throw new InvalidOperationException($"the leader gave {node.NodeId} layers [{slice.Value.FirstLayer},{slice.Value.EndLayer}), not [{want.FirstLayer},{want.EndLayer}) as the bench planned; the pool may hold other nodes (another bench or serve with the same pool name?)");
+        }
     }
 
     private static async Task<PoolBenchReport> MeasureAsync(PoolBenchOptions options, List<(HiddenEncoding Encoding, bool Zstd)> encodings, LocalModel local,

@@ -1,3 +1,4 @@
+using EdgeNode.Agent.Daemon;
 using EdgeNode.Pool.Membership;
 using EdgeNode.Pool.Planning;
 
@@ -38,6 +39,31 @@ internal static class PoolBudgets
         }
         throw new ArgumentException($"cannot give every one of {nodes} nodes a share of {model.Name}'s {model.Layers} layers within memory budgets the planner keeps (tried {string.Join(", ", tried)}); try fewer --nodes");
     }
+
+    /// <summary>
+    /// The plan the leader will make from budgets as given (nodes of different sizes), checked before any process
+    /// starts: every node must get layers, and no node may be able to hold the whole model (else it is not a pool).
+    /// </summary>
+    /// <exception cref="ArgumentException">The budgets leave a node out, fall short of the model, or one node holds it all.</exception>
+    public static (long[] Budgets, PoolPlan Plan) AsGiven(ServableModel model, long[] budgets)
+    {
+        var planned = PlannedModel.From(model);
+        var whole = ModelSizes.Whole(model);
+        for (var i = 0; i < budgets.Length; i++)
+        {
+            if (budgets[i] >= whole)
+                throw new ArgumentException($"--node-memory: node {NodeId(i)}'s {ByteSizeText(budgets[i])} holds all of {model.Name} ({ByteSizeText(whole)}), so it would serve alone; give every node less than that");
+        }
+        var planners = budgets.Select((b, i) => new PlannerNode(NodeId(i), b, null, $"{NodeId(i)}:0")).ToArray();
+        var result = LayerPlanner.Plan("bench", 0, planned, planners);
+        if (result.Plan is not { } plan)
+            throw new ArgumentException($"--node-memory: the leader would not plan {model.Name} ({ByteSizeText(whole)}) on {string.Join(" + ", budgets.Select(ByteSizeText))}: {result.Refusal}");
+        if (plan.Assignments.Count != budgets.Length)
+            throw new ArgumentException($"--node-memory: the leader would use {plan.Assignments.Count} of the {budgets.Length} nodes ({string.Join(", ", plan.Assignments.Select(a => a.NodeId))}); a node whose budget does not buy a layer is left out, so raise the smallest budgets");
+        return (budgets, plan);
+    }
+
+    private static string ByteSizeText(long bytes) => $"{bytes / (1024.0 * 1024):F1} MiB";
 
     /// <summary>
     /// Room for exactly <paramref name="counts"/> layers in each node's role (embedding and tokenizer on the first,

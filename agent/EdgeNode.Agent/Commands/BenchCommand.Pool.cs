@@ -26,6 +26,8 @@ public static partial class BenchCommand
 
           --pool             run the pool benchmark instead of the speed bench
           --nodes N          pool nodes, one serve process each (default 4; at most the model's layers)
+          --node-memory LIST each node's --max-memory, e.g. 700M,450M,300M (a heterogeneous pool: the leader's
+                             ranges follow the budgets; no node may hold the whole model); sets --nodes
           --threads N        threads per node, and for solo (default 1)
           --tokens N         tokens to decode per run (default 128)
           --rounds N         interleaved rounds of solo and every encoding (default 3, after one warm-up)
@@ -45,7 +47,14 @@ public static partial class BenchCommand
     private static int RunPool(ArgumentReader args)
     {
         var model = args.Required("model", "CHECKPOINT (a llama2.c .bin or its folder, with its tokenizer)");
-        var nodes = args.Int("nodes", 4, 1, 64);
+        var nodeMemoryText = args.String("node-memory");
+        var nodeMemory = nodeMemoryText?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(size => ByteSize.Parse(size, "--node-memory")).ToArray();
+        if (nodeMemory is { Length: < 2 })
+            throw new UsageException($"--node-memory '{nodeMemoryText}' names {nodeMemory.Length} node(s); a pool needs two or more, e.g. 700M,450M,300M");
+        var nodes = args.Int("nodes", nodeMemory?.Length ?? 4, 1, 64);
+        if (nodeMemory is not null && nodes != nodeMemory.Length)
+            throw new UsageException($"--nodes {nodes} but --node-memory names {nodeMemory.Length} budgets; give one budget per node (or drop --nodes)");
         var threads = args.Int("threads", 1, 1, 1024);
         var tokens = args.Int("tokens", 128, 2, 8192);
         var rounds = args.Int("rounds", 3, 1, 100);
@@ -100,6 +109,7 @@ public static partial class BenchCommand
         {
             Model = model, Binary = binary, Nodes = nodes, Threads = threads, Tokens = tokens, Rounds = rounds, Precision = precision,
             Encodings = encodings, Sessions = sessions, Veth = veth, Broker = broker, Label = label, Prompt = prompt,
+            NodeMemory = nodeMemory,
         };
         var report = PoolBenchmark.RunAsync(options, Console.Error).GetAwaiter().GetResult();
         jsonOut ??= $"bench-pool-{Sanitize(report.Model)}-{nodes}n-{net}.json";

@@ -77,7 +77,7 @@ public static class PoolCommand
         else
         {
             w.WriteLine();
-            w.WriteLine($"{"node",-16} {"status",-9} {"health",-14} {"weights max",12} {"kv budget",10} {"thr",3}  {"slices (model [layers) ms/layer)",-40} {"°C",5} {"W",6} {"J/tok",6}  data");
+            w.WriteLine($"{"node",-16} {"status",-9} {"health",-14} {"weights max",12} {"kv budget",10} {"thr",5}  {"slices (model [layers) ms/layer)",-40} {"°C",5} {"W",6} {"J/tok",6}  data");
             foreach (var n in report.Nodes)
             {
                 var s = n.State;
@@ -87,7 +87,7 @@ public static class PoolCommand
                     ? s.Models.Count == 0 ? "-" : string.Join(", ", s.Models.Select(m => $"{m.Name} - {(m.MsPerLayer is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) : "?")}"))
                     : string.Join(", ", n.Slices.Select(x =>
                     $"{x.Model} [{x.FirstLayer},{x.EndLayer}){(x.Embed ? "+embed" : "")}{(x.Head ? "+head" : "")} {(x.MsPerLayer is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) : "?")}"));
-                w.WriteLine($"{s.NodeId,-16} {n.Status,-9} {health,-14} {Bytes(s.WeightsMaxBytes),12} {Bytes(s.KvBudgetBytes),10} {s.Threads,3}  {slices,-40} "
+                w.WriteLine($"{s.NodeId,-16} {n.Status,-9} {health,-14} {Bytes(s.WeightsMaxBytes),12} {Bytes(s.KvBudgetBytes),10} {ThreadsText(s),5}  {slices,-40} "
                             + $"{Num(s.Sensors?.TemperatureC, "0.0"),5} {Num(s.Sensors?.PowerW, "0.00"),6} {Num(s.Sensors?.JoulesPerToken, "0.00"),6}  {s.DataEndpoint}");
                 foreach (var r in s.Refusals)
                     w.WriteLine($"{"",16} refused {r.Model} at epoch {r.Epoch}: {r.Reason}");
@@ -110,6 +110,12 @@ public static class PoolCommand
         }
         return w.ToString();
     }
+
+    /// <summary>The threads a node runs with; "2/4" while the governor holds it below its maximum.</summary>
+    private static string ThreadsText(NodeState state) =>
+        state.MaxThreads is { } max && state.Threads > 0 && state.Threads < max
+            ? string.Create(CultureInfo.InvariantCulture, $"{state.Threads}/{max}")
+            : state.Threads.ToString(CultureInfo.InvariantCulture);
 
     private static string Age(long ms) => ms < 10_000 ? $"{ms / 1000.0:0.0} s" : $"{ms / 1000} s";
 

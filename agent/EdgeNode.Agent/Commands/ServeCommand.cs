@@ -24,7 +24,7 @@ public static partial class ServeCommand
           --listen ADDR      address and port, e.g. 127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080; port 0 picks a free one (default 127.0.0.1:8080)
           --models DIR       serve every model in DIR, each under its folder or file name without the extension
           --model PATH       serve one model (converted folder, checkpoint, .gguf or pulled name); repeatable
-          --threads N        intra-op threads per run (default: all cores)
+          --threads N        intra-op threads per run (default: all cores; the device governor runs fewer on a hot board)
           --config FILE      JSON settings (keys: listen, models_dir, models, threads, api_keys, max_body_bytes,
                              max_queue, chat_template, precision, log_level, jobs_db, job_retention_hours,
                              key_rpm, key_burst, ip_rpm, ip_burst, ledger_db, node_key, credits_per_token,
@@ -110,13 +110,13 @@ public static partial class ServeCommand
         foreach (var fallback in runtime.ProviderFallbacks)
             Console.Error.WriteLine($"edgenode: execution provider not used, falling back: {fallback}");
         var conversion = new ConversionOptions { Precision = precision ?? WeightPrecision.Fp32 };
-        var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, () =>
-            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null))) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
+        var served = entries.Select(entry => new ServedModel(entry.Id, entry.Path, threads =>
+            LocalModel.Load(runtime, ModelResolver.Resolve(entry.Path, null, precision, conversion, TextWriter.Null), threads: threads)) { WeightBytes = WeightBytesOnDisk(entry.Path) }).ToList();
 
         // The speculative verifier shares the API's listener, keys and limits (docs/speculative.md).
         List<EdgeNode.Gateway.IServeModule> modules = [new SystemdModule(), new VerifierModule(verifier)];
         // EDGENODE_SYSFS_ROOT points the sensors at another tree (tests; a board whose sysfs is bind-mounted elsewhere).
-        using var governed = GovernedJobs.ForThisDevice(Math.Max(1, inference.Threads), Environment.GetEnvironmentVariable("EDGENODE_SYSFS_ROOT") is { Length: > 0 } root ? root : "/");
+        using var governed = GovernedJobs.ForThisDevice(inference.Threads, Environment.GetEnvironmentVariable("EDGENODE_SYSFS_ROOT") is { Length: > 0 } root ? root : "/");
         if (settings.Pool is not null)
             modules.Add(new PoolModule(PoolSettings.Resolve(settings, runtime, entries, precision ?? WeightPrecision.Fp32, governed.Governor is null ? null : governed)));
         using var speculative = SpeculativeModeFrom(settings, runtime, precision, conversion);
@@ -131,6 +131,7 @@ public static partial class ServeCommand
             GatewayHost.RunAsync(options, served, modules, default, new GatewayPlugIns
             {
                 JobAdmission = governed.Admission,
+                Threads = governed.Governor is null ? null : governed.Threads,
                 Modes = plugIns,
                 PoolStatus = pool is null ? null : pool.Status,
             }).GetAwaiter().GetResult();

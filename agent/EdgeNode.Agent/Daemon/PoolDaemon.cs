@@ -49,6 +49,9 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
     private string? _checkpoint;
     private bool _ready;
     private bool _drained;
+    // The governor's thread count (null: the runtime's); the chain is created with it under this lock, so no step is lost.
+    private readonly Lock _threadsGate = new();
+    private int? _threads;
 
     public long FramesProcessed => _chain?.FramesProcessed ?? 0;
 
@@ -89,7 +92,8 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
             WeightsMaxBytes = options.MaxMemoryBytes,
             WeightsFreeBytes = options.MaxMemoryBytes,
             KvBudgetBytes = options.KvMemoryBytes,
-            Threads = options.Runtime.Options.Threads,
+            Threads = _chain?.Threads ?? options.Runtime.Options.Threads,
+            MaxThreads = options.Governed?.Governor?.Policy.MaxThreads,
             Models = _model is { } offered ? [offered] : [],
         };
         _presence = await PoolPresence.StartAsync(new PoolPresenceOptions
@@ -174,13 +178,16 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
 
     private void StartChain()
     {
-        var chain = new ChainNode(new ChainNodeOptions
+        lock (_threadsGate)
         {
-            ModelFolder = _sliceFolder, Runtime = options.Runtime, Port = options.DataPort, Logger = loggers.CreateLogger("EdgeNode.Pool.Chain"),
-            Handshake = _handshake,
-        });
-        chain.Start();
-        _chain = chain;
+            var chain = new ChainNode(new ChainNodeOptions
+            {
+                ModelFolder = _sliceFolder, Runtime = options.Runtime, Port = options.DataPort, Logger = loggers.CreateLogger("EdgeNode.Pool.Chain"),
+                Handshake = _handshake, Threads = _threads,
+            });
+            chain.Start();
+            _chain = chain;
+        }
     }
 
     /// <summary>
@@ -293,6 +300,41 @@ internal sealed partial class PoolDaemon(PoolDaemonOptions options, ILoggerFacto
         if (_presence is { } presence)
             await presence.Node.ResumeAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The governor's thread step: the chain re-opens its slices with <paramref name="threads"/> on its worker (or, with
+    /// no chain yet, opens its first ones so), and the node publishes the count it runs with. Slices that could be opened
+    /// at neither count leave the node unable to run its layers: it refuses the plan, so the leader plans without it.
+    /// </summary>
+    public async Task SetThreadsAsync(int threads, string why, CancellationToken cancellationToken)
+    {
+        ChainNode? chain;
+        lock (_threadsGate)
+        {
+            _threads = threads;
+            chain = _chain;
+        }
+        var running = threads;
+        if (chain is not null)
+        {
+            try
+            {
+                running = (await chain.ChangeThreadsAsync(threads, why).WaitAsync(cancellationToken).ConfigureAwait(false)).To;
+            }
+            catch (EdgeNode.Inference.Sessions.SliceReopenException e)
+            {
+                running = chain.Threads;
+                if (!chain.SlicesLoaded && chain.Epoch > 0 && _model is { } model && _presence is { } lost)
+                    await lost.Node.RefuseAsync(model.Name, chain.Epoch, $"cannot open its slices after a thread change: {e.Message}", cancellationToken).ConfigureAwait(false);
+                await PublishThreadsAsync(running, cancellationToken).ConfigureAwait(false);
+                throw;
+            }
+        }
+        await PublishThreadsAsync(running, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task PublishThreadsAsync(int threads, CancellationToken cancellationToken) =>
+        _presence?.Node.UpdateAsync(s => s with { Threads = threads }, cancellationToken) ?? Task.CompletedTask;
 
     public Task UpdateAsync(Func<NodeState, NodeState> change, CancellationToken cancellationToken) =>
         _presence?.Node.UpdateAsync(change, cancellationToken) ?? Task.CompletedTask;

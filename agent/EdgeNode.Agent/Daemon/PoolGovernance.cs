@@ -8,10 +8,11 @@ namespace EdgeNode.Agent.Daemon;
 
 /// <summary>
 /// The device governor's say in the pool: its drain takes this node out of the plans (state `draining`: the leader
-/// re-plans without it, the node stays visible with its sensors and the reason), its resume puts it back; and every
-/// sample's temperature, power and joules per token go into the node's state where a sensor exists.
-/// Thread steps are not applied to the loaded slices: ONNX Runtime fixes a session's intra-op threads when it is
-/// created (docs/pool-operators.md, "The governor").
+/// re-plans without it, the node stays visible with its sensors and the reason), its resume puts it back; its thread
+/// steps re-open the node's slices with the new intra-op thread count (ONNX Runtime fixes a session's threads when it
+/// creates it), between two work items of the data plane and with every open session's KV cache kept, and the count
+/// goes into the node's state; and every sample's temperature, power and joules per token go into the node's state
+/// where a sensor exists (docs/pool-operators.md, "The governor").
 /// </summary>
 internal sealed partial class PoolGovernance : IObserver<GovernorDecision>, IAsyncDisposable
 {
@@ -84,15 +85,23 @@ internal sealed partial class PoolGovernance : IObserver<GovernorDecision>, IAsy
                     Log.Resuming(_log, decision.Why);
                     await _node.ResumeAsync(cancellationToken).ConfigureAwait(false);
                     break;
-                default:
-                    Log.ThreadsNotApplied(_log, decision.Threads, decision.Why);
-                    break;
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The broker is away: the state is republished on reconnect, and the next decision tries again.
             Log.Failed(_log, decision.Kind.ToString(), e.Message);
+        }
+        // Every decision carries the count to run with (a resume may come back at fewer threads than before the drain).
+        var threads = _governed.ThreadsFor(decision);
+        try
+        {
+            await _node.SetThreadsAsync(threads, decision.Why, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The data plane logged what failed; the next decision tries again.
+            Log.ThreadsNotApplied(_log, threads, e.Message);
         }
     }
 
@@ -145,8 +154,8 @@ internal sealed partial class PoolGovernance : IObserver<GovernorDecision>, IAsy
         [LoggerMessage(21, LogLevel.Information, "governor: back in the pool's plans: {Why}")]
         public static partial void Resuming(ILogger logger, string why);
 
-        [LoggerMessage(22, LogLevel.Information, "governor: {Threads} threads wanted, not applied to loaded slices (ONNX Runtime fixes a session's threads): {Why}")]
-        public static partial void ThreadsNotApplied(ILogger logger, int threads, string why);
+        [LoggerMessage(22, LogLevel.Warning, "governor: could not run the node with {Threads} threads: {Reason}")]
+        public static partial void ThreadsNotApplied(ILogger logger, int threads, string reason);
 
         [LoggerMessage(23, LogLevel.Warning, "governor: could not publish {What} to the pool: {Reason}")]
         public static partial void Failed(ILogger logger, string what, string reason);

@@ -32,12 +32,34 @@ public sealed class InferenceRuntime
     /// <summary>Requested EPs that could not be used, with ONNX Runtime's reason.</summary>
     public IReadOnlyList<string> ProviderFallbacks => _fallbacks;
 
-    /// <summary>Options for one session; the caller disposes them once the session is created.</summary>
-    public SessionOptions CreateSessionOptions()
+    /// <summary>
+    /// Options for one slice's session; the caller disposes them once the session is created. A slice with layers gets
+    /// <see cref="InferenceOptions.Threads"/> intra-op threads and, with two or more, workers that spin between
+    /// operators; a slice without layers (the embedding's gather, a head of its own) runs on the caller's thread.
+    /// </summary>
+    /// <remarks>
+    /// One spinning pool, not three: a decode step runs a few hundred small parallel sections in the layers, and waking
+    /// a sleeping worker for each costs more than the section on small models, while idle pools of the other slices
+    /// spinning beside it would take the core the caller needs. Measured on 2 cores, idle, Q4_0 at the stories110M
+    /// shape (docs/benchmarks.md): 176 tok/s with no spinning and two threads everywhere, 76 with every session spinning,
+    /// 148 with one-thread embedding and head but no spinning, 240–314 with both (native llama.cpp 193–267 in the same
+    /// runs); the TinyLlama-1.1B shape stayed within its spread (19.5 → 18.5–18.7 tok/s).
+    /// A session config entry the user gave (--ort-config session.intra_op.allow_spinning=…) wins.
+    /// </remarks>
+    public SessionOptions CreateSessionOptions(bool hasLayers = true) => CreateSessionOptions(hasLayers ? Options.Threads : 1);
+
+    /// <summary>
+    /// Options for one session with <paramref name="threads"/> intra-op threads (0: one per physical core; with two or
+    /// more the workers spin, as above) and everything else as <see cref="Options"/> says: how a node re-opens its layer
+    /// slices when the device governor changes its thread count, over the runtime already loaded. The caller disposes
+    /// them once the session is created.
+    /// </summary>
+    public SessionOptions CreateSessionOptions(int threads)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var options = new SessionOptions
         {
-            IntraOpNumThreads = Options.Threads,
+            IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
@@ -45,11 +67,10 @@ public sealed class InferenceRuntime
         };
         try
         {
-            // Spinning workers keep a core busy between operators; on boards with few cores that is the core the
-            // calling thread needs for the next operator. Measured on 2 cores: decode 283 tok/s without spinning
-            // against 157 tok/s with it (stories15M shape, fp32).
+            // 0 lets ONNX Runtime take a thread per core: workers to spin as soon as the machine has two cores.
+            var pooled = threads > 1 || (threads == 0 && Environment.ProcessorCount > 1);
             if (!Options.SessionConfig.ContainsKey(AllowSpinningKey))
-                options.AddSessionConfigEntry(AllowSpinningKey, "0");
+                options.AddSessionConfigEntry(AllowSpinningKey, pooled ? "1" : "0");
             foreach (var (key, value) in Options.SessionConfig)
                 options.AddSessionConfigEntry(key, value);
             foreach (var ep in ActiveProviders)

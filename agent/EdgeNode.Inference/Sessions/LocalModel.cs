@@ -19,33 +19,64 @@ namespace EdgeNode.Inference.Sessions;
 /// </summary>
 public sealed class LocalModel : IDisposable
 {
-    private readonly SliceSession _embed;
-    private readonly SliceSession[] _layers;
-    private readonly SliceSession _head;
-    // 1 while a Forward is in progress: overlapping calls are refused, not queued.
+    // The embed slice, the layer slices in order, then the head slice.
+    private readonly SliceSessionGroup _sessions;
+    private readonly int _layerCount;
+    // 1 while a Forward (or a thread change) is in progress: overlapping calls are refused, not queued.
     private int _running;
 
-    private LocalModel(string folder, ModelManifest manifest, LlamaConfig config, ITextTokenizer tokenizer, SliceSession embed, SliceSession[] layers, SliceSession head)
+    private LocalModel(string folder, ModelManifest manifest, LlamaConfig config, ITextTokenizer tokenizer, SliceSessionGroup sessions)
     {
         Folder = folder;
         Manifest = manifest;
         Config = config;
         Tokenizer = tokenizer;
-        _embed = embed;
-        _layers = layers;
-        _head = head;
+        _sessions = sessions;
+        _layerCount = sessions.Count - 2;
     }
+
+    private SliceSession Embed => _sessions[0];
+    private SliceSession Layer(int i) => _sessions[1 + i];
+    private SliceSession Head => _sessions[_layerCount + 1];
 
     public string Folder { get; }
     public ModelManifest Manifest { get; }
     public LlamaConfig Config { get; }
     public ITextTokenizer Tokenizer { get; }
 
+    /// <summary>The intra-op threads the model's sessions run with (0: one per physical core).</summary>
+    public int Threads => _sessions.Threads;
+
+    /// <summary>False after a thread change that could open the sessions at neither count: load the model again.</summary>
+    public bool IsLoaded => _sessions.IsLoaded;
+
+    /// <summary>
+    /// Re-opens the model's sessions from the same files with <paramref name="threads"/> intra-op threads (the device
+    /// governor's step), the old ones closed first so the weights are never held twice. Conversations keep their
+    /// caches and go on with the same logits. Refused while a <see cref="Forward"/> runs: call it between requests.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A forward pass is running.</exception>
+    /// <exception cref="SliceReopenException">The sessions could not be opened at <paramref name="threads"/>; <see cref="IsLoaded"/> says whether they run at the old count.</exception>
+    public void ChangeThreads(int threads)
+    {
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+            throw new InvalidOperationException($"{Folder} is running a step: change its threads between requests");
+        try
+        {
+            _sessions.ChangeThreads(threads);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
     /// <param name="firstLayers">
     /// When given, only the model's first layers run (the embedding, the layer slices up to that layer, then the head):
     /// the target's own early-exit copy, a draft that needs no second model. The folder must have a slice boundary there.
     /// </param>
-    public static LocalModel Load(InferenceRuntime runtime, string folder, string? tokenizerPath = null, int? firstLayers = null)
+    /// <param name="threads">Intra-op threads of its sessions; null: the runtime's.</param>
+    public static LocalModel Load(InferenceRuntime runtime, string folder, string? tokenizerPath = null, int? firstLayers = null, int? threads = null)
     {
         var manifest = ModelManifest.Load(folder);
         var config = manifest.ToLlamaConfig();
@@ -74,32 +105,32 @@ public sealed class LocalModel : IDisposable
             layerSlices.RemoveAll(s => s.FirstLayer >= first);
         }
 
-        var sessions = new List<SliceSession>();
-        try
-        {
-            var embed = Open(embedSlice);
-            var layers = layerSlices.Select(Open).ToArray();
-            var head = Open(headSlice);
-            return new LocalModel(folder, manifest, config, tokenizer, embed, layers, head);
-        }
-        catch
-        {
-            foreach (var s in sessions) s.Dispose();
-            throw;
-        }
-
-        SliceSession Open(ManifestSlice slice)
+        var files = new List<(string Path, SliceSpec Spec)>();
+        ManifestSlice[] ordered = [embedSlice, .. layerSlices, headSlice];
+        foreach (var slice in ordered)
         {
             var path = Path.Combine(folder, slice.File);
             if (!File.Exists(path))
                 throw new ModelFormatException($"{folder}: slice file {slice.File} named in the manifest is missing; convert the model again");
-            var session = new SliceSession(runtime, path, slice.ToSpec(), config);
-            sessions.Add(session);
-            // Budgets count the manifest's precision: a slice that disagrees would hold other bytes than they reserve.
-            if (session.Spec.HasLayers && session.KvPrecision != manifest.KvPrecision)
-                throw new ModelFormatException(
-                    $"{folder}: slice {slice.File} keeps a {session.KvPrecision.ToName()} KV cache but the manifest says {manifest.KvPrecision.ToName()}; convert the model again");
-            return session;
+            files.Add((path, slice.ToSpec()));
+        }
+        var sessions = SliceSessionGroup.Open(runtime, files, config, threads);
+        try
+        {
+            for (var i = 0; i < sessions.Count; i++)
+            {
+                var session = sessions[i];
+                // Budgets count the manifest's precision: a slice that disagrees would hold other bytes than they reserve.
+                if (session.Spec.HasLayers && session.KvPrecision != manifest.KvPrecision)
+                    throw new ModelFormatException(
+                        $"{folder}: slice {Path.GetFileName(session.OnnxPath)} keeps a {session.KvPrecision.ToName()} KV cache but the manifest says {manifest.KvPrecision.ToName()}; convert the model again");
+            }
+            return new LocalModel(folder, manifest, config, tokenizer, sessions);
+        }
+        catch
+        {
+            sessions.Dispose();
+            throw;
         }
     }
 
@@ -109,11 +140,11 @@ public sealed class LocalModel : IDisposable
     /// </summary>
     public ConversationState CreateState(int capacity)
     {
-        var caches = new KvCache[_layers.Length];
+        var caches = new KvCache[_layerCount];
         try
         {
             for (var i = 0; i < caches.Length; i++)
-                caches[i] = _layers[i].CreateCache(capacity);
+                caches[i] = Layer(i).CreateCache(capacity);
         }
         catch
         {
@@ -124,10 +155,10 @@ public sealed class LocalModel : IDisposable
     }
 
     /// <summary>Layer slices, in order: a conversation holds one cache for each.</summary>
-    public int LayerSliceCount => _layers.Length;
+    public int LayerSliceCount => _layerCount;
 
     /// <summary>A cache for layer slice <paramref name="slice"/>, for an owner that keeps caches apart from a state (a <see cref="KvCachePool"/>).</summary>
-    public KvCache CreateCache(int slice, int capacity) => _layers[slice].CreateCache(capacity);
+    public KvCache CreateCache(int slice, int capacity) => Layer(slice).CreateCache(capacity);
 
     /// <summary>
     /// A conversation over caches someone else owns (one per layer slice, in order, as <see cref="CreateCache(int, int)"/>
@@ -136,12 +167,13 @@ public sealed class LocalModel : IDisposable
     public ConversationState StateOver(KvCache[] caches)
     {
         ArgumentNullException.ThrowIfNull(caches);
-        if (caches.Length != _layers.Length)
-            throw new ArgumentException($"{caches.Length} caches given, the model has {_layers.Length} layer slices", nameof(caches));
+        if (caches.Length != _layerCount)
+            throw new ArgumentException($"{caches.Length} caches given, the model has {_layerCount} layer slices", nameof(caches));
         for (var i = 0; i < caches.Length; i++)
         {
-            if (caches[i].FirstLayer != _layers[i].Spec.FirstLayer || caches[i].EndLayer != _layers[i].Spec.EndLayer)
-                throw new ArgumentException($"cache {i} holds layers [{caches[i].FirstLayer},{caches[i].EndLayer}), the slice [{_layers[i].Spec.FirstLayer},{_layers[i].Spec.EndLayer})", nameof(caches));
+            var spec = _sessions.SpecAt(1 + i);
+            if (caches[i].FirstLayer != spec.FirstLayer || caches[i].EndLayer != spec.EndLayer)
+                throw new ArgumentException($"cache {i} holds layers [{caches[i].FirstLayer},{caches[i].EndLayer}), the slice [{spec.FirstLayer},{spec.EndLayer})", nameof(caches));
         }
         return new ConversationState(caches);
     }
@@ -150,7 +182,7 @@ public sealed class LocalModel : IDisposable
     public long KvBytesPerPosition => KvCache.BytesPerPositionOf(Config, LayersRun, Manifest.KvPrecision);
 
     /// <summary>The layers a forward pass runs: all of them, or the first ones of an early-exit copy.</summary>
-    public int LayersRun => _layers.Length == 0 ? 0 : _layers[^1].Spec.EndLayer;
+    public int LayersRun => _layerCount == 0 ? 0 : _sessions.SpecAt(_layerCount).EndLayer;
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to the conversation and returns logits: for the last position only
@@ -160,20 +192,20 @@ public sealed class LocalModel : IDisposable
     public ReadOnlySpan<float> Forward(ReadOnlySpan<int> tokens, ConversationState state, bool allPositions = false)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (state.Caches.Length != _layers.Length)
-            throw new ArgumentException($"the conversation has {state.Caches.Length} caches, the model {_layers.Length} layer slices", nameof(state));
+        if (state.Caches.Length != _layerCount)
+            throw new ArgumentException($"the conversation has {state.Caches.Length} caches, the model {_layerCount} layer slices", nameof(state));
         if (Interlocked.Exchange(ref _running, 1) != 0)
             throw new InvalidOperationException(
                 $"{Folder} is already running a step: a model runs one Forward at a time; run conversations in turn (or load one model per thread)");
         var start = state.Length;
         try
         {
-            var hidden = _embed.RunTokens(tokens, null);
-            for (var i = 0; i < _layers.Length; i++)
-                hidden = _layers[i].RunHidden(hidden, state.Caches[i]);
+            var hidden = Embed.RunTokens(tokens, null);
+            for (var i = 0; i < _layerCount; i++)
+                hidden = Layer(i).RunHidden(hidden, state.Caches[i]);
             if (!allPositions && tokens.Length > 1)
                 hidden = hidden[^Config.Dim..];
-            return _head.RunHidden(hidden, null);
+            return Head.RunHidden(hidden, null);
         }
         catch
         {
@@ -192,12 +224,7 @@ public sealed class LocalModel : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _embed.Dispose();
-        foreach (var l in _layers) l.Dispose();
-        _head.Dispose();
-    }
+    public void Dispose() => _sessions.Dispose();
 }
 
 /// <summary>The KV caches of one conversation across a model's layer slices.</summary>

@@ -43,11 +43,19 @@ public sealed class SliceSession : IDisposable
     // Guards the binding against a cache unbinding itself from another thread.
     private readonly object _bindingGate = new();
 
-    public SliceSession(InferenceRuntime runtime, string onnxPath, SliceSpec spec, LlamaConfig config)
+    /// <param name="threads">
+    /// Intra-op threads of a slice with layers (0: one per physical core); null: the runtime's
+    /// <see cref="InferenceOptions.Threads"/>. A slice without layers always runs on one.
+    /// </param>
+    public SliceSession(InferenceRuntime runtime, string onnxPath, SliceSpec spec, LlamaConfig config, int? threads = null)
     {
+        ArgumentNullException.ThrowIfNull(runtime);
         Spec = spec;
         _config = config;
-        using (var options = runtime.CreateSessionOptions())
+        OnnxPath = onnxPath;
+        // A slice without layers runs on the caller's thread whatever the count (InferenceRuntime.CreateSessionOptions).
+        Threads = spec.HasLayers ? threads ?? runtime.Options.Threads : 1;
+        using (var options = runtime.CreateSessionOptions(Threads))
             _session = new InferenceSession(onnxPath, options);
         _binding = _session.CreateIoBinding();
         if (spec.HasLayers)
@@ -63,6 +71,12 @@ public sealed class SliceSession : IDisposable
     }
 
     public SliceSpec Spec { get; }
+
+    /// <summary>The file the session was opened from (a re-open at another thread count reads it again).</summary>
+    public string OnnxPath { get; }
+
+    /// <summary>The intra-op threads ONNX Runtime fixed for this session when it was created (0: one per physical core; 1 without layers).</summary>
+    public int Threads { get; }
 
     /// <summary>Element type of this slice's KV cache (past_key/past_value), read from the graph; fp32 for a slice without layers.</summary>
     public KvPrecision KvPrecision { get; }

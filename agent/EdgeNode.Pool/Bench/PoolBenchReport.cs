@@ -48,8 +48,8 @@ public sealed class PoolBenchReport
         var inv = CultureInfo.InvariantCulture;
         var t = new StringBuilder();
         t.AppendLine(inv, $"{Label}: {Model} {Precision} (dim {Dim}, {Layers} layers, vocab {Vocab}), {Nodes} edgenode serve nodes × {ThreadsPerNode} thread(s), net {Net}, broker {Broker}, {Cores} cores");
-        var chain = string.Join(" -> ", Plan.Hops.Select(h => string.Create(inv, $"{h.NodeId} [{h.FirstLayer},{h.EndLayer}){(h.Embed ? " embed" : "")}{(h.Head ? " head" : "")}")));
-        t.AppendLine(inv, $"plan epoch {Plan.Epoch}: {chain}");
+        var chain = string.Join(" -> ", Plan.Hops.Select(h => string.Create(inv, $"{h.NodeId} [{h.FirstLayer},{h.EndLayer}){(h.Embed ? " embed" : "")}{(h.Head ? " head" : "")} (--max-memory {h.MaxMemoryBytes / 1048576.0:F0} MiB)")));
+        t.AppendLine(inv, $"plan epoch {Plan.Epoch}: {chain}; the whole model needs {Plan.ModelBytes / 1048576.0:F0} MiB");
         t.AppendLine(inv, $"solo (same weights, in this process, {ThreadsPerNode} thread(s)): {Solo.MsPerToken:F3} ms/token, {Solo.TokS:F1} tok/s ({Solo.Tokens} tokens); fastest of {Rounds} interleaved rounds");
         t.AppendLine();
         t.AppendLine("| hidden | pool ms/token | pool tok/s | pool / solo | per-hop overhead ms | bytes/token/hop | payload bytes | greedy = solo |");
@@ -85,6 +85,9 @@ public sealed class PoolBenchReport
 public sealed class PoolBenchPlan
 {
     public long Epoch { get; set; }
+
+    /// <summary>What one node would need to hold the whole model (weights, embedding, head, tokenizer): every hop's budget is below it.</summary>
+    public long ModelBytes { get; set; }
     public List<PoolBenchHop> Hops { get; set; } = [];
 }
 

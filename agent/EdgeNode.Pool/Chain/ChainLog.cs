@@ -28,4 +28,10 @@ internal static partial class ChainLog
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "node {NodeId} refused a data-plane connection from {Peer}: {Reason}")]
     public static partial void PeerRefused(ILogger logger, string nodeId, string peer, string reason);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "node {NodeId} runs its slices with {ToThreads} intra-op threads instead of {FromThreads}: re-opened in {RebuildMs} ms, {Sessions} open sessions kept their KV caches; why: {Reason}")]
+    public static partial void ThreadsChanged(ILogger logger, string nodeId, int fromThreads, int toThreads, double rebuildMs, int sessions, string reason);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "node {NodeId} could not change its slices from {FromThreads} to {ToThreads} intra-op threads ({Reason}): {Error}")]
+    public static partial void ThreadsNotChanged(ILogger logger, string nodeId, int fromThreads, int toThreads, string reason, string error);
 }

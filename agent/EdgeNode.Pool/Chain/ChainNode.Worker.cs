@@ -37,6 +37,9 @@ public sealed partial class ChainNode
                     case ChainWorkKind.Deadlines:
                         CheckDeadlines();
                         break;
+                    case ChainWorkKind.Threads:
+                        OnThreads((ThreadsRequest)work.State!);
+                        break;
                 }
             }
             catch (Exception e)
@@ -87,6 +90,22 @@ public sealed partial class ChainNode
         _hop = change.Hop;
         NodeId = change.NodeId;
         Interlocked.Exchange(ref _epoch, change.Plan.Epoch);
+        if (change.Slices.Threads != _threads)
+        {
+            // A thread step came while the plan's slices were being opened: they follow it before any frame of the plan.
+            try
+            {
+                Reopen(_threads, $"the plan's slices were opened with {change.Slices.Threads} threads, the node runs with {_threads}");
+            }
+            catch (Exception e) when (!change.Slices.IsLoaded)
+            {
+                change.Applied.TrySetException(e);
+            }
+            catch (Exception)
+            {
+                // Logged; the slices run with their old count, and the next step tries again.
+            }
+        }
         var a = change.Plan.Assignments[change.Hop];
         var role = (a.Embed ? " + embedding, tokenizer" : "") + (a.Head ? " + head, sampling" : "");
         ChainLog.PlanApplied(_log, NodeId, change.Plan.Epoch, change.Hop + 1, change.Plan.Hops, a.FirstLayer, a.EndLayer, role, string.Join(", ", change.Slices.Files));

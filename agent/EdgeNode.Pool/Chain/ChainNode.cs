@@ -50,6 +50,7 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _log = options.Logger;
+        _threads = options.Threads ?? options.Runtime.Options.Threads;
         NodeId = "";
     }
 
@@ -137,9 +138,11 @@ public sealed partial class ChainNode : IFrameHandler, IAsyncDisposable
         if (plan.Epoch <= 0)
             throw new ArgumentException($"plan epochs start at 1, got {plan.Epoch}");
         var current = Volatile.Read(ref _slices);
-        var slices = current is not null && SameSlice(current.Assignment, assignment)
+        // Opened with the count the node runs with now; should a thread step land before the worker switches over,
+        // the worker re-opens them at the new count (OnPlan).
+        var slices = current is not null && current.IsLoaded && SameSlice(current.Assignment, assignment)
             ? current
-            : NodeSlices.Load(_options.Runtime, _options.ModelFolder, assignment);
+            : NodeSlices.Load(_options.Runtime, _options.ModelFolder, assignment, Threads);
         var change = new PlanChange(plan, myNodeId, hop, slices);
         _queue.Post(new ChainWork { Kind = ChainWorkKind.Plan, State = change });
         return change.Applied.Task;

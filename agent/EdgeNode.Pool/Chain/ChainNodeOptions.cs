@@ -14,6 +14,12 @@ public sealed record ChainNodeOptions
     /// <summary>The ONNX Runtime settings every slice of the node is opened with.</summary>
     public required InferenceRuntime Runtime { get; init; }
 
+    /// <summary>
+    /// Intra-op threads the node opens its slices with; null: the runtime's. <see cref="ChainNode.ChangeThreadsAsync"/>
+    /// changes it while the node runs (the device governor's steps).
+    /// </summary>
+    public int? Threads { get; init; }
+
     /// <summary>Address the data plane listens on; default any IPv4 address.</summary>
     public IPAddress ListenAddress { get; init; } = IPAddress.Any;
 

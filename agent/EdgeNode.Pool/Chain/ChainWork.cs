@@ -8,10 +8,11 @@ internal enum ChainWorkKind
     ConnectionClosed,
     Plan,
     Deadlines,
+    Threads,
     Stop,
 }
 
-/// <summary>One thing for a node's worker to do: a received frame (its payload copied into a pooled array), a closed connection, a new plan, a deadline check.</summary>
+/// <summary>One thing for a node's worker to do: a received frame (its payload copied into a pooled array), a closed connection, a new plan, a deadline check, a thread step.</summary>
 internal struct ChainWork
 {
     public ChainWorkKind Kind;

@@ -11,27 +11,28 @@ namespace EdgeNode.Pool.Chain;
 /// The slices one node runs for its assignment, loaded from a converted folder: the embedding (entry), the slices that
 /// together cover exactly layers [FirstLayer, EndLayer), and the head (last). The folder may hold more (a whole model
 /// converted with several layer ranges); only the files of this assignment are opened. Hidden states pass from slice
-/// to slice in memory, as in local solo.
-/// <para>Threading: one <see cref="Run"/> at a time (the node's worker).</para>
+/// to slice in memory, as in local solo. <see cref="ChangeThreads"/> re-opens the slices at another intra-op thread
+/// count (the device governor's step) and keeps every session's KV caches.
+/// <para>Threading: one <see cref="Run"/> or <see cref="ChangeThreads"/> at a time (the node's worker).</para>
 /// </summary>
 public sealed class NodeSlices : IDisposable
 {
-    private readonly SliceSession[] _slices;
+    private readonly SliceSessionGroup _slices;
     // Index into the session's caches for each slice with layers; -1 for a slice without.
     private readonly int[] _cacheIndex;
     private float[] _lastRow = [];
 
-    private NodeSlices(SliceAssignment assignment, ModelManifest manifest, LlamaConfig config, SliceSession[] slices, ITextTokenizer? tokenizer)
+    private NodeSlices(SliceAssignment assignment, ModelManifest manifest, LlamaConfig config, SliceSessionGroup slices, ITextTokenizer? tokenizer)
     {
         Assignment = assignment;
         Manifest = manifest;
         Config = config;
         _slices = slices;
         Tokenizer = tokenizer;
-        _cacheIndex = new int[slices.Length];
+        _cacheIndex = new int[slices.Count];
         var caches = 0;
-        for (var i = 0; i < slices.Length; i++)
-            _cacheIndex[i] = slices[i].Spec.HasLayers ? caches++ : -1;
+        for (var i = 0; i < slices.Count; i++)
+            _cacheIndex[i] = slices.SpecAt(i).HasLayers ? caches++ : -1;
         CacheCount = caches;
     }
 
@@ -46,11 +47,26 @@ public sealed class NodeSlices : IDisposable
     public int CacheCount { get; }
 
     /// <summary>The ONNX files this node opened (for logs and status).</summary>
-    public IEnumerable<string> Files => _slices.Select(s => s.Spec.FileName);
+    public IEnumerable<string> Files => Enumerable.Range(0, _slices.Count).Select(i => _slices.SpecAt(i).FileName);
+
+    /// <summary>The intra-op threads the slices run with now (0: one per physical core).</summary>
+    public int Threads => _slices.Threads;
+
+    /// <summary>False after a thread change that could open the slices at neither count: the node cannot run its part.</summary>
+    public bool IsLoaded => _slices.IsLoaded;
+
+    /// <summary>
+    /// Re-opens the slices from the same files with <paramref name="threads"/> intra-op threads, the old sessions closed
+    /// first (never two copies of the weights at once). Every session's caches stay as they are: the new slices bind
+    /// them on their next run.
+    /// </summary>
+    /// <exception cref="SliceReopenException">The slices could not be opened at <paramref name="threads"/>; <see cref="IsLoaded"/> says whether they run at the old count.</exception>
+    public void ChangeThreads(int threads) => _slices.ChangeThreads(threads);
 
     /// <summary>Opens the slices of <paramref name="assignment"/> from <paramref name="folder"/>.</summary>
+    /// <param name="threads">Intra-op threads of the slices; null: the runtime's.</param>
     /// <exception cref="ModelFormatException">The folder does not hold slices that cover the assignment exactly.</exception>
-    public static NodeSlices Load(InferenceRuntime runtime, string folder, SliceAssignment assignment)
+    public static NodeSlices Load(InferenceRuntime runtime, string folder, SliceAssignment assignment, int? threads = null)
     {
         var manifest = ModelManifest.Load(folder);
         var config = manifest.ToLlamaConfig();
@@ -61,24 +77,25 @@ public sealed class NodeSlices : IDisposable
         if (assignment.Head && assignment.EndLayer != config.Layers)
             throw new ModelFormatException($"{folder}: an assignment with the head must end at layer {config.Layers}, this one ends at {assignment.EndLayer}");
         var chosen = Cover(manifest, assignment, folder);
-        var sessions = new List<SliceSession>();
+        var files = new List<(string Path, SliceSpec Spec)>();
+        foreach (var slice in chosen)
+        {
+            var path = Path.Combine(folder, slice.File);
+            if (!File.Exists(path))
+                throw new ModelFormatException($"{folder}: slice file {slice.File} named in the manifest is missing; fetch or convert this node's slice again");
+            files.Add((path, slice.ToSpec()));
+        }
+        var sessions = SliceSessionGroup.Open(runtime, files, config, threads);
         try
         {
-            foreach (var slice in chosen)
-            {
-                var path = Path.Combine(folder, slice.File);
-                if (!File.Exists(path))
-                    throw new ModelFormatException($"{folder}: slice file {slice.File} named in the manifest is missing; fetch or convert this node's slice again");
-                sessions.Add(new SliceSession(runtime, path, slice.ToSpec(), config));
-            }
             ITextTokenizer? tokenizer = null;
             if (assignment.Embed)
                 tokenizer = TextTokenizerLoader.Load(Path.Combine(folder, manifest.Tokenizer), config.VocabSize);
-            return new NodeSlices(assignment, manifest, config, [.. sessions], tokenizer);
+            return new NodeSlices(assignment, manifest, config, sessions, tokenizer);
         }
         catch
         {
-            foreach (var s in sessions) s.Dispose();
+            sessions.Dispose();
             throw;
         }
     }
@@ -130,7 +147,7 @@ public sealed class NodeSlices : IDisposable
         var caches = new KvCache[CacheCount];
         try
         {
-            for (var i = 0; i < _slices.Length; i++)
+            for (var i = 0; i < _slices.Count; i++)
             {
                 if (_cacheIndex[i] >= 0)
                     caches[_cacheIndex[i]] = _slices[i].CreateCache(capacity);
@@ -172,7 +189,7 @@ public sealed class NodeSlices : IDisposable
         try
         {
             var current = hidden;
-            for (var i = 0; i < _slices.Length; i++)
+            for (var i = 0; i < _slices.Count; i++)
             {
                 var slice = _slices[i];
                 var cache = _cacheIndex[i] >= 0 ? caches[_cacheIndex[i]] : null;
@@ -209,8 +226,5 @@ public sealed class NodeSlices : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (var s in _slices) s.Dispose();
-    }
+    public void Dispose() => _slices.Dispose();
 }

@@ -33,7 +33,18 @@ public sealed record NodeState
     /// <summary>Bytes for KV caches (--kv-memory); sessions, not the planner, spend these.</summary>
     public long KvBudgetBytes { get; init; }
 
+    /// <summary>
+    /// The intra-op threads the node's sessions run with now (0: ONNX Runtime's default, one per physical core). The
+    /// device governor lowers it on a hot or power-capped board and raises it again; the node re-opens its slices each
+    /// time and republishes.
+    /// </summary>
     public int Threads { get; init; }
+
+    /// <summary>
+    /// The most the governor lets the node run with (<see cref="Threads"/> is below it while the board is throttled);
+    /// null from a node without a governor (no sensor) or one that predates the field.
+    /// </summary>
+    public int? MaxThreads { get; init; }
 
     public IReadOnlyList<ServableModel> Models { get; init; } = [];
 

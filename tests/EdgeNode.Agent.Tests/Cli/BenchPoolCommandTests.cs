@@ -94,13 +94,7 @@ public sealed class BenchPoolCommandTests : IClassFixture<AgentHome>
     [InlineData(5, "int4")]
     public void EveryNodeServesAShareOfTheLayers(int nodes, string precision)
     {
-        using var broker = MosquittoBroker.Start();
-        using var dir = TestPaths.NewTempDirectory("bench-pool-split");
-        var json = Path.Combine(dir.Path, "pool.json");
-        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--nodes", nodes.ToString(CultureInfo.InvariantCulture),
-            "--precision", precision, "--tokens", "8", "--rounds", "1", "--encodings", "fp32", "--sessions", "0", "--broker", broker.Url, "--json-out", json);
-        Assert.True(result.ExitCode == 0, $"bench --pool --nodes {nodes} failed ({result.ExitCode}): {result.Stderr}");
-        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        using var doc = RunOnStories260K("--nodes", nodes.ToString(CultureInfo.InvariantCulture), "--precision", precision, "--tokens", "8");
         var hops = doc.RootElement.GetProperty("plan").GetProperty("hops").EnumerateArray()
             .Select(h => (First: h.GetProperty("first_layer").GetInt32(), End: h.GetProperty("end_layer").GetInt32())).ToList();
         Assert.Equal(nodes, hops.Count);
@@ -113,13 +107,52 @@ public sealed class BenchPoolCommandTests : IClassFixture<AgentHome>
         Assert.Empty(doc.RootElement.GetProperty("concurrency").EnumerateArray());
     }
 
-    [Fact]
-    public void MoreNodesThanLayersIsNamed()
+    [Theory]
+    [InlineData("--nodes", "6", "--nodes 6 is more than stories260K's 5 layers")]
+    [InlineData("--node-memory", "1G,300K", "--node-memory: node n00's 1024.0 MiB holds all of stories260K")]
+    public void APoolTheModelCannotBeSpreadOverIsNamedBeforeAnyNodeStarts(string option, string value, string message)
     {
-        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--nodes", "6");
+        var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), option, value);
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("--nodes 6 is more than stories260K's 5 layers", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("starting node", result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Nodes of different sizes (--node-memory): the largest gets the most layers, the smallest the fewest, no node
+    /// could hold the model alone, and greedy output through the pool equals solo at fp32 and with int8 weights
+    /// (slices cut anywhere compute what the whole model does).
+    /// </summary>
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("int8")]
+    public void NodesOfDifferentSizesGetRangesInProportionAndEqualSolo(string precision)
+    {
+        // Room for 3 layers beside the embedding, 1 beside the head, 1 alone (stories260K: 181 760 bytes a layer at fp32,
+        // 51 488 at int8; embedding 131 072 + tokenizer; head 131 328 / 37 120).
+        var budgets = precision == "fp32" ? "690K,320K,190K" : "300K,120K,80K";
+        using var doc = RunOnStories260K("--node-memory", budgets, "--precision", precision, "--tokens", "64");
+        var plan = doc.RootElement.GetProperty("plan");
+        var hops = plan.GetProperty("hops").EnumerateArray()
+            .Select(h => (Layers: h.GetProperty("end_layer").GetInt32() - h.GetProperty("first_layer").GetInt32(), Budget: h.GetProperty("max_memory_bytes").GetInt64()))
+            .ToList();
+        Assert.Equal(3, hops.Count);
+        Assert.All(hops, h => Assert.True(h.Budget < plan.GetProperty("model_bytes").GetInt64(), "a node could hold the whole model"));
+        var byBudget = hops.OrderByDescending(h => h.Budget).Select(h => h.Layers).ToList();
+        Assert.Equal([3, 1, 1], byBudget);
+        var row = doc.RootElement.GetProperty("encodings")[0];
+        Assert.Equal(Ints(doc.RootElement.GetProperty("solo"), "token_ids"), Ints(row, "token_ids"));
+    }
+
+    [Fact]
+    public void NodeMemoryAndNodesThatDisagreeAreNamed()
+    {
+        var one = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--node-memory", "600K");
+        Assert.Equal(2, one.ExitCode);
+        Assert.Contains("names 1 node(s); a pool needs two or more", one.Stderr, StringComparison.Ordinal);
+        var mismatch = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--nodes", "3", "--node-memory", "600K,600K");
+        Assert.Equal(2, mismatch.ExitCode);
+        Assert.Contains("--nodes 3 but --node-memory names 2 budgets", mismatch.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -156,6 +189,18 @@ public sealed class BenchPoolCommandTests : IClassFixture<AgentHome>
         var result = _home.Run("bench", "--pool", "--model", TestPaths.Model("stories260K"), "--sessions", "1,two");
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("--sessions: 'two'", result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>bench --pool over stories260K behind a real mosquitto, one round of fp32 hidden states and no concurrency; its JSON.</summary>
+    private JsonDocument RunOnStories260K(params string[] options)
+    {
+        using var broker = MosquittoBroker.Start();
+        using var dir = TestPaths.NewTempDirectory("bench-pool-run");
+        var json = Path.Combine(dir.Path, "pool.json");
+        var result = _home.Run(["bench", "--pool", "--model", TestPaths.Model("stories260K"), .. options,
+            "--rounds", "1", "--encodings", "fp32", "--sessions", "0", "--broker", broker.Url, "--json-out", json]);
+        Assert.True(result.ExitCode == 0, $"bench --pool {string.Join(' ', options)} failed ({result.ExitCode}): {result.Stderr}");
+        return JsonDocument.Parse(File.ReadAllText(json));
     }
 
     private static int[] Ints(JsonElement e, string name) => [.. e.GetProperty(name).EnumerateArray().Select(x => x.GetInt32())];
