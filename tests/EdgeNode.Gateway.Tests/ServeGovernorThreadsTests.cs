@@ -15,14 +15,9 @@ public sealed class ServeGovernorThreadsTests
     public async Task AWarmBoardReopensTheIdleModelWithFewerThreadsAndTheAnswerStaysGolden()
     {
         using var home = TestPaths.NewTempDirectory("serve-governor");
-        using var sysfs = TestPaths.NewTempDirectory("serve-sysfs");
-        var zone = Path.Combine(sysfs.Path, "sys", "class", "thermal", "thermal_zone0");
-        Directory.CreateDirectory(zone);
-        File.WriteAllText(Path.Combine(zone, "type"), "cpu-thermal\n");
-        var temp = Path.Combine(zone, "temp");
-        File.WriteAllText(temp, "45000\n");
+        using var zone = new SimulatedThermalZone(45);
         using var serve = ServeProcess.Start(["--listen", "127.0.0.1:0", "--model", TestPaths.Model("stories260K"), "--threads", "3"],
-            new Dictionary<string, string?> { ["EDGENODE_HOME"] = home.Path, ["EDGENODE_SYSFS_ROOT"] = sysfs.Path, ["EDGENODE_API_KEYS"] = null });
+            new Dictionary<string, string?> { ["EDGENODE_HOME"] = home.Path, ["EDGENODE_SYSFS_ROOT"] = zone.Root, ["EDGENODE_API_KEYS"] = null });
         using var http = new HttpClient { BaseAddress = new Uri(serve.BaseUrl), Timeout = TimeSpan.FromSeconds(120) };
         var golden = GoldenCase.Load("stories260K")[0];
 
@@ -31,7 +26,7 @@ public sealed class ServeGovernorThreadsTests
         Assert.DoesNotContain("intra-op threads instead of", serve.Stderr, StringComparison.Ordinal);
 
         // Warm: the governor (sampling every 2 s) steps to 2 threads; the idle model follows at once.
-        File.WriteAllText(temp, "76000\n");
+        zone.Set(76);
         var line = await WaitForLineAsync(serve, "runs with 2 intra-op threads instead of 3", TimeSpan.FromSeconds(20));
         Assert.Contains("SoC 76.0", line, StringComparison.Ordinal);
         Assert.Equal(golden.Text, golden.Prompt + await CompleteAsync(http, golden));

@@ -21,12 +21,7 @@ public sealed partial class PoolProcessTests
         using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
-        using var sysfs = TestPaths.NewTempDirectory("pool-sysfs");
-        var zone = Path.Combine(sysfs.Path, "sys", "class", "thermal", "thermal_zone0");
-        Directory.CreateDirectory(zone);
-        File.WriteAllText(Path.Combine(zone, "type"), "cpu-thermal\n");
-        var temp = Path.Combine(zone, "temp");
-        File.WriteAllText(temp, "45000\n");
+        using var zone = new SimulatedThermalZone(45);
         var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
         // node-0 and node-1 hold the model without node-2 (3 + 2 layers); with node-2 the slowest stage is shorter.
         var memory = new[] { MaxMemory(model, 3, out _), MaxMemory(model, 2, out _), MaxMemory(model, 1, out _) };
@@ -36,7 +31,7 @@ public sealed partial class PoolProcessTests
         try
         {
             nodes.AddRange(lab.Hosts.Select((h, i) => PoolServeNode.Start(h, $"node-{i}", served.Path, broker.Url, pool, memory[i], null,
-                i == 2 ? new Dictionary<string, string> { ["EDGENODE_SYSFS_ROOT"] = sysfs.Path } : null)));
+                i == 2 ? new Dictionary<string, string> { ["EDGENODE_SYSFS_ROOT"] = zone.Root } : null)));
             var view = await observer.WaitForAsync(v => PlanHas(v, model, "node-2") && v.Node("node-2")?.State.Sensors?.TemperatureC is 45.0,
                 PlanTimeout, "a plan with node-2 and its temperature");
             var before = view.Plans[model].Plan.Epoch;
@@ -46,7 +41,7 @@ public sealed partial class PoolProcessTests
 
             // Too hot: the governor drains, the node says `draining`, the leader plans without it.
             var hot = Stopwatch.StartNew();
-            File.WriteAllText(temp, "90000\n");
+            zone.Set(90);
             view = await observer.WaitForAsync(v => v.Node("node-2")?.State.Status == NodeStatus.Draining, TimeSpan.FromSeconds(15), "node-2 draining");
             var drained = hot.Elapsed;
             view = await observer.WaitForAsync(v => v.Plans.TryGetValue(model, out var p) && p.Plan.Epoch > before && p.Plan.Assignments.Count > 0 && !PlanHas(v, model, "node-2"),
@@ -60,7 +55,7 @@ public sealed partial class PoolProcessTests
 
             // Cool again: after the governor's hold (30 s below the resume limit) the node serves and is planned back in.
             var cool = Stopwatch.StartNew();
-            File.WriteAllText(temp, "40000\n");
+            zone.Set(40);
             view = await observer.WaitForAsync(v => v.Node("node-2")?.State.Status == NodeStatus.Serving, TimeSpan.FromSeconds(60), "node-2 serving again");
             var resumed = cool.Elapsed;
             view = await observer.WaitForAsync(v => PlanHas(v, model, "node-2"), TimeSpan.FromSeconds(15), "a plan with node-2 again");
@@ -91,12 +86,7 @@ public sealed partial class PoolProcessTests
         using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
-        using var sysfs = TestPaths.NewTempDirectory("pool-sysfs");
-        var zone = Path.Combine(sysfs.Path, "sys", "class", "thermal", "thermal_zone0");
-        Directory.CreateDirectory(zone);
-        File.WriteAllText(Path.Combine(zone, "type"), "cpu-thermal\n");
-        var temp = Path.Combine(zone, "temp");
-        File.WriteAllText(temp, "45000\n");
+        using var zone = new SimulatedThermalZone(45);
         var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
         // Each node holds at most two layers: all three are needed, so node-2 is in every plan.
         var memory = MaxMemory(model, 2, out _);
@@ -107,7 +97,7 @@ public sealed partial class PoolProcessTests
         {
             nodes.AddRange(lab.Hosts.Select((h, i) => PoolServeNode.Start(h, $"node-{i}", served.Path, broker.Url, pool, memory,
                 i == 2 ? new[] { "--threads", "3" } : null,
-                i == 2 ? new Dictionary<string, string> { ["EDGENODE_SYSFS_ROOT"] = sysfs.Path } : null)));
+                i == 2 ? new Dictionary<string, string> { ["EDGENODE_SYSFS_ROOT"] = zone.Root } : null)));
             var epoch = WaitForCommonEpoch(nodes, 0);
             var view = await observer.WaitForAsync(v => PlanHas(v, model, "node-2") && v.Node("node-2")?.State.Sensors?.TemperatureC is 45.0,
                 PlanTimeout, "a plan with node-2 and its temperature");
@@ -119,7 +109,7 @@ public sealed partial class PoolProcessTests
 
             // Warm: the governor sheds a thread; the node re-opens its slices with 2 and says so, and stays in the plan.
             var warm = Stopwatch.StartNew();
-            File.WriteAllText(temp, "76000\n");
+            zone.Set(76);
             view = await observer.WaitForAsync(v => v.Node("node-2")?.State.Threads == 2, TimeSpan.FromSeconds(15), "node-2 publishing 2 threads");
             var stepped = warm.Elapsed;
             state = view.Node("node-2")!.State;
@@ -150,7 +140,7 @@ public sealed partial class PoolProcessTests
 
             // Cool: one thread back after the governor's hold (10 s between steps up).
             var cool = Stopwatch.StartNew();
-            File.WriteAllText(temp, "45000\n");
+            zone.Set(45);
             view = await observer.WaitForAsync(v => v.Node("node-2")?.State.Threads == 3, TimeSpan.FromSeconds(30), "node-2 back at 3 threads");
             output.WriteLine($"45 °C written: node-2 back at 3 threads after {cool.Elapsed.TotalMilliseconds:F0} ms (the 10 s hold counts from the step down)");
             Assert.Equal(epoch, view.Plans[model].Plan.Epoch);
