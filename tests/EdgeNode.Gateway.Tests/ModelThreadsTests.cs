@@ -1,5 +1,6 @@
 using EdgeNode.Gateway.Dashboard;
 using EdgeNode.Inference.Runtime;
+using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Conversion;
 using EdgeNode.TestSupport;
@@ -37,10 +38,10 @@ public sealed class ModelThreadsTests
         {
             Assert.Equal(1, turn.Model.Threads);
             state = turn.Model.CreateState(golden.Steps);
-            tokens.Add(ArgMax(turn.Model.Forward(golden.PromptTokens, state)));
+            tokens.Add(TokenSampler.ArgMax(turn.Model.Forward(golden.PromptTokens, state)));
             threads.Change(2, "test: warm");
             for (var i = 0; i < 5; i++)
-                tokens.Add(ArgMax(turn.Model.Forward([tokens[^1]], state)));
+                tokens.Add(TokenSampler.ArgMax(turn.Model.Forward([tokens[^1]], state)));
             Assert.Equal(1, turn.Model.Threads);
             Assert.Equal(1, runner.LoadedThreads);
         }
@@ -52,7 +53,7 @@ public sealed class ModelThreadsTests
             {
                 Assert.Equal(2, turn.Model.Threads);
                 while (tokens.Count < steps)
-                    tokens.Add(ArgMax(turn.Model.Forward([tokens[^1]], state)));
+                    tokens.Add(TokenSampler.ArgMax(turn.Model.Forward([tokens[^1]], state)));
             }
             Assert.Equal(golden.Tokens[..steps], tokens);
         }
@@ -62,16 +63,5 @@ public sealed class ModelThreadsTests
         for (var i = 0; i < 200 && runner.LoadedThreads != 1; i++)
             await Task.Delay(50);
         Assert.Equal(1, runner.LoadedThreads);
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        var best = 0;
-        for (var i = 1; i < logits.Length; i++)
-        {
-            if (logits[i] > logits[best])
-                best = i;
-        }
-        return best;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using EdgeNode.Inference.Sampling;
 using EdgeNode.Inference.Sessions;
 using EdgeNode.Models.Conversion;
 using EdgeNode.Models.Synthetic;
@@ -51,7 +52,7 @@ public sealed class ThreadChangeTests(ChainModels models, ITestOutputHelper outp
             {
                 var logits = slices.RunTokens(inputs[step], caches.Caches).ToArray();
                 reference.Add(logits);
-                inputs.Add([ArgMax(logits)]);
+                inputs.Add([TokenSampler.ArgMax(logits)]);
             }
         }
         if (precision == "fp32")
@@ -173,17 +174,6 @@ public sealed class ThreadChangeTests(ChainModels models, ITestOutputHelper outp
         for (var i = 0; i < count; i++)
             values[i] = (float)(random.NextDouble() * 2 - 1);
         return values;
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        var best = 0;
-        for (var i = 1; i < logits.Length; i++)
-        {
-            if (logits[i] > logits[best])
-                best = i;
-        }
-        return best;
     }
 
     private sealed class CacheSet(KvCache[] caches) : IDisposable
