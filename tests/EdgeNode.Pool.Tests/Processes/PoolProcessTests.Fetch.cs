@@ -17,7 +17,7 @@ public sealed partial class PoolProcessTests
         using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
-        var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        var pool = Nodes.UniquePool();
         var big = MaxMemory(model, 3, out _);
         var small = MaxMemory(model, 1, out _);
         await using var observer = new PoolMembership(new MembershipOptions { Pool = pool, Broker = BrokerAddress.Parse(broker.Url) }, null);

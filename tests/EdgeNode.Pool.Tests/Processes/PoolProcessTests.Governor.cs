@@ -22,7 +22,7 @@ public sealed partial class PoolProcessTests
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
         using var zone = new SimulatedThermalZone(45);
-        var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        var pool = Nodes.UniquePool();
         // node-0 and node-1 hold the model without node-2 (3 + 2 layers); with node-2 the slowest stage is shorter.
         var memory = new[] { MaxMemory(model, 3, out _), MaxMemory(model, 2, out _), MaxMemory(model, 1, out _) };
         await using var observer = new PoolMembership(new MembershipOptions { Pool = pool, Broker = BrokerAddress.Parse(broker.Url) }, null);
@@ -87,7 +87,7 @@ public sealed partial class PoolProcessTests
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
         using var zone = new SimulatedThermalZone(45);
-        var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        var pool = Nodes.UniquePool();
         // Each node holds at most two layers: all three are needed, so node-2 is in every plan.
         var memory = MaxMemory(model, 2, out _);
         await using var observer = new PoolMembership(new MembershipOptions { Pool = pool, Broker = BrokerAddress.Parse(broker.Url) }, null);

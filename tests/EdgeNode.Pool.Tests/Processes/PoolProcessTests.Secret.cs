@@ -18,7 +18,7 @@ public sealed partial class PoolProcessTests
         const string secret = "correct-horse-battery";
         using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
-        var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        var pool = Nodes.UniquePool();
         var big = MaxMemory(model, 3, out _);
         var small = MaxMemory(model, 1, out _);
         var nodes = new List<PoolServeNode>();

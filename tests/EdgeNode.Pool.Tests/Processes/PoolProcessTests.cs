@@ -26,7 +26,7 @@ public sealed partial class PoolProcessTests(ITestOutputHelper output)
         using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
         using var broker = MosquittoBroker.Start(lab.BridgeAddress);
-        var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        var pool = Nodes.UniquePool();
         // Unequal boards: node-0 can hold three layers, the others one, so three nodes serve with a slowest stage of
         // three layers and a fourth small node shortens it to two: the leader re-plans when it joins.
         var big = MaxMemory(model, 3, out var whole);
@@ -83,7 +83,7 @@ public sealed partial class PoolProcessTests(ITestOutputHelper output)
         const string model = "llama2xs-tok512-280K";
         using var served = ServedFolder(model);
         using var lab = NetworkLab.Create(3);
-        var pool = "p" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+        var pool = Nodes.UniquePool();
         var max = MaxMemory(model, 2, out var whole);
         output.WriteLine($"{model}: whole model {whole} bytes, each node's --max-memory {max}");
         var nodes = new List<PoolServeNode>();
