@@ -99,7 +99,7 @@ public sealed class PoolBenchHop
     public bool Embed { get; set; }
     public bool Head { get; set; }
 
-    /// <summary>The --max-memory the bench gave the node, so the leader's plan puts layers on every node.</summary>
+    /// <summary>The --max-memory the node ran with: its equal share of the layers, or its budget from --node-memory.</summary>
     public long MaxMemoryBytes { get; set; }
     public string Address { get; set; } = "";
 }
