@@ -117,6 +117,9 @@ public sealed unsafe class OrtRuntime
         }
     }
 
+    /// <summary>The opened library, for the few C API entry points the managed API does not wrap (custom operators).</summary>
+    internal static nint LibraryHandle => OpenLibrary(null).Handle;
+
     public override string ToString() => $"ONNX Runtime {Version} ({LibraryPath})";
 
     internal static void CheckArchitecture(string path)

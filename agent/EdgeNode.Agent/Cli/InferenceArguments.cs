@@ -11,6 +11,8 @@ public static class InferenceArguments
           --ort-config K=V;… ONNX Runtime session config entries (also EDGENODE_ORT_CONFIG)
           --ort-library F    path of libonnxruntime.so (default: EDGENODE_ORT_LIBRARY, then beside the binary)
           --ort-verbose      ONNX Runtime's own log at info level on stderr
+          --kernels K        4-bit matrix kernels: edgenode (default; EdgeNode's own where the CPU has
+                             AVX-VNNI or arm64 dot product and cpu is the only EP) or onnxruntime
 
         """;
 
@@ -30,8 +32,12 @@ public static class InferenceArguments
                 throw new UsageException($"--ort-config '{entry}' is not key=value (e.g. session.intra_op.allow_spinning=0)");
             config[entry[..eq]] = entry[(eq + 1)..];
         }
+        var kernels = args.String("kernels") ?? Environment.GetEnvironmentVariable("EDGENODE_KERNELS") ?? "edgenode";
+        if (kernels is not ("edgenode" or "onnxruntime"))
+            throw new UsageException($"--kernels '{kernels}' is not edgenode or onnxruntime");
         return new InferenceOptions
         {
+            OwnKernels = kernels == "edgenode",
             SessionConfig = config,
             Threads = threads,
             ExecutionProviders = eps,

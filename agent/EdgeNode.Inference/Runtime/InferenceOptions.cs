@@ -19,6 +19,12 @@ public sealed record InferenceOptions
     /// <summary>ONNX Runtime session config entries (e.g. session.intra_op.allow_spinning=0), applied to every session.</summary>
     public IReadOnlyDictionary<string, string> SessionConfig { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Run 4-bit MatMulNBits on EdgeNode's own CPU kernel (EdgeNode.Kernels) where the processor has AVX-VNNI or the arm64
+    /// dot-product instructions and the CPU is the only execution provider; false keeps ONNX Runtime's kernel everywhere.
+    /// </summary>
+    public bool OwnKernels { get; init; } = true;
+
     /// <summary>Log ONNX Runtime's own messages at this level and above (quiet by default).</summary>
     public bool VerboseRuntimeLog { get; init; }
 }

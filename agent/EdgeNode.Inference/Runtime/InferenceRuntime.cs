@@ -1,4 +1,6 @@
+using EdgeNode.Models.Onnx;
 using EdgeNode.OnnxRuntime;
+using EdgeNode.OnnxRuntime.CustomOps;
 using Microsoft.ML.OnnxRuntime;
 
 namespace EdgeNode.Inference.Runtime;
@@ -31,6 +33,40 @@ public sealed class InferenceRuntime
 
     /// <summary>Requested EPs that could not be used, with ONNX Runtime's reason.</summary>
     public IReadOnlyList<string> ProviderFallbacks => _fallbacks;
+
+    /// <summary>
+    /// Whether sessions run 4-bit MatMulNBits on EdgeNode's own kernel: asked for (<see cref="InferenceOptions.OwnKernels"/>),
+    /// the processor has the instructions, and the CPU is the only EP (another EP takes the stock operator as it is).
+    /// </summary>
+    public bool UsesOwnKernels => Options.OwnKernels && CpuKernels.IsAvailable && ActiveProviders is ["cpu"];
+
+    /// <summary>What runs the 4-bit matrix products, for reports: "edgenode (avx-vnni)" or "onnxruntime".</summary>
+    public string MatMulKernels => UsesOwnKernels ? $"edgenode ({CpuKernels.InstructionSet})" : "onnxruntime";
+
+    /// <summary>
+    /// A session over the graph at <paramref name="onnxPath"/> with <paramref name="threads"/> intra-op threads. With
+    /// <see cref="UsesOwnKernels"/>, the graph's 4-bit MatMulNBits nodes move to EdgeNode's kernel domain in memory (the file
+    /// is not changed; its external data is read from its folder as before).
+    /// </summary>
+    public InferenceSession CreateSession(string onnxPath, int threads)
+    {
+        using var options = CreateSessionOptions(threads);
+        if (UsesOwnKernels)
+        {
+            var moved = OnnxDomainRewriter.MoveNodes(File.ReadAllBytes(onnxPath), RunsOnOwnKernel, CpuKernels.Domain, 1, out _);
+            if (moved is not null)
+            {
+                CpuKernels.AddTo(options);
+                options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(Path.GetFullPath(onnxPath))!);
+                return new InferenceSession(moved, options);
+            }
+        }
+        return new InferenceSession(onnxPath, options);
+    }
+
+    private static bool RunsOnOwnKernel(OnnxNodeView node) =>
+        node is { OpType: CpuKernels.MatMulOperator, Domain: "com.microsoft" }
+        && CpuKernels.Supports(node.Attribute("K"), node.Attribute("N"), node.Attribute("bits"), node.Attribute("block_size"), node.InputCount);
 
     /// <summary>
     /// Options for one slice's session; the caller disposes them once the session is created. A slice with layers gets

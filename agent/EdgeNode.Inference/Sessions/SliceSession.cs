@@ -55,8 +55,7 @@ public sealed class SliceSession : IDisposable
         OnnxPath = onnxPath;
         // A slice without layers runs on the caller's thread whatever the count (InferenceRuntime.CreateSessionOptions).
         Threads = spec.HasLayers ? threads ?? runtime.Options.Threads : 1;
-        using (var options = runtime.CreateSessionOptions(Threads))
-            _session = new InferenceSession(onnxPath, options);
+        _session = runtime.CreateSession(onnxPath, Threads);
         _binding = _session.CreateIoBinding();
         if (spec.HasLayers)
         {
