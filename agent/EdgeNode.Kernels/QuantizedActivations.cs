@@ -61,7 +61,6 @@ public sealed unsafe class QuantizedActivations
 
     private void QuantizeRow(ReadOnlySpan<float> row, int rowIndex, int blockSize)
     {
-        Span<float> laneScales = stackalloc float[blockSize / 8];
         for (var blockStart = 0; blockStart < row.Length; blockStart += blockSize)
         {
             var block = row.Slice(blockStart, blockSize);

@@ -15,6 +15,11 @@ public sealed class GenerateReport
     public double DecodeTokS { get; init; }
     public double TtftMs { get; init; }
     public required string Ep { get; init; }
+
+    /// <summary>What ran the 4-bit products: "edgenode (avx-vnni)", "edgenode (neon-dotprod)" or "onnxruntime".</summary>
+    [JsonPropertyName("matmul_kernels")]
+    public required string MatMulKernels { get; init; }
+
     public int Threads { get; init; }
     public ulong Seed { get; init; }
     /// <summary>Positions the conversation could hold (the context chosen or requested).</summary>

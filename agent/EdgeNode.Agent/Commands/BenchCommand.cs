@@ -171,6 +171,7 @@ public static partial class BenchCommand
             Folder = folder,
             Precision = precision.ToName(),
             Threads = threads,
+            MatMulKernels = runtime.MatMulKernels,
             Dim = config.Dim,
             Layers = config.Layers,
             Vocab = config.VocabSize,
@@ -275,6 +276,11 @@ public sealed class BenchReport
     public required string Folder { get; init; }
     public required string Precision { get; init; }
     public int Threads { get; init; }
+
+    /// <summary>What ran the 4-bit products: "edgenode (avx-vnni)", "edgenode (neon-dotprod)" or "onnxruntime"; null in records from before.</summary>
+    [JsonPropertyName("matmul_kernels")]
+    public string? MatMulKernels { get; init; }
+
     public int Dim { get; init; }
     public int Layers { get; init; }
     public int Vocab { get; init; }

@@ -118,6 +118,7 @@ public static partial class GenerateCommand
                 DecodeTokS = Math.Round(result.DecodeTokensPerSecond, 1),
                 TtftMs = Math.Round(result.Prefill.TotalMilliseconds, 2),
                 Ep = string.Join(',', runtime.ActiveProviders),
+                MatMulKernels = runtime.MatMulKernels,
                 Threads = inference.Threads,
                 Seed = result.Seed,
                 Context = context.Positions,

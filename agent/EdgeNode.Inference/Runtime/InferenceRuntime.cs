@@ -64,14 +64,17 @@ public sealed class InferenceRuntime
         return new InferenceSession(onnxPath, options);
     }
 
+    /// <summary>A com.microsoft MatMulNBits node EdgeNode's kernel computes (4-bit, no zero points, a supported block and K).</summary>
     private static bool RunsOnOwnKernel(OnnxNodeView node) =>
         node is { OpType: CpuKernels.MatMulOperator, Domain: "com.microsoft" }
         && CpuKernels.Supports(node.Attribute("K"), node.Attribute("N"), node.Attribute("bits"), node.Attribute("block_size"), node.InputCount);
 
     /// <summary>
-    /// Options for one slice's session; the caller disposes them once the session is created. A slice with layers gets
-    /// <see cref="InferenceOptions.Threads"/> intra-op threads and, with two or more, workers that spin between
-    /// operators; a slice without layers (the embedding's gather, a head of its own) runs on the caller's thread.
+    /// Options for one session with <paramref name="threads"/> intra-op threads (0: one per physical core; with two or
+    /// more the workers spin) and everything else as <see cref="Options"/> says. A slice with layers gets
+    /// <see cref="InferenceOptions.Threads"/> (or the device governor's step of it); a slice without layers (the
+    /// embedding's gather, a head of its own) gets 1, the caller's thread. The caller disposes them once the session is
+    /// created.
     /// </summary>
     /// <remarks>
     /// One spinning pool, not three: a decode step runs a few hundred small parallel sections in the layers, and waking
@@ -82,14 +85,6 @@ public sealed class InferenceRuntime
     /// runs); the TinyLlama-1.1B shape stayed within its spread (19.5 → 18.5–18.7 tok/s).
     /// A session config entry the user gave (--ort-config session.intra_op.allow_spinning=…) wins.
     /// </remarks>
-    public SessionOptions CreateSessionOptions(bool hasLayers = true) => CreateSessionOptions(hasLayers ? Options.Threads : 1);
-
-    /// <summary>
-    /// Options for one session with <paramref name="threads"/> intra-op threads (0: one per physical core; with two or
-    /// more the workers spin, as above) and everything else as <see cref="Options"/> says: how a node re-opens its layer
-    /// slices when the device governor changes its thread count, over the runtime already loaded. The caller disposes
-    /// them once the session is created.
-    /// </summary>
     public SessionOptions CreateSessionOptions(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(threads);

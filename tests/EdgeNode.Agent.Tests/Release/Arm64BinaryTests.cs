@@ -34,6 +34,30 @@ public sealed class Arm64BinaryTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// EdgeNode's 4-bit kernel on its arm64 path (SDOT; qemu's default CPU has the dot-product instructions): at int4 the
+    /// stories260K projections run on it, and greedy output equals the same binary with ONNX Runtime's kernel.
+    /// </summary>
+    [Fact]
+    public void The_arm64_binary_runs_the_four_bit_kernel_with_dot_product_and_agrees_with_onnx_runtimes()
+    {
+        Assert.True(File.Exists(Binary), $"{Binary} is missing: run `bash ci/publish-aot linux-arm64` (ci/test does)");
+        var golden = GoldenCase.Load("stories260K").First();
+        JsonElement Generate(string kernels)
+        {
+            var result = RunUnderQemu("generate", "--model", golden.CheckpointPath, "--tokenizer", golden.TokenizerPath, "--precision", "int4",
+                "--prompt", golden.Prompt, "--max-tokens", "32", "--temperature", "0", "--threads", "2", "--kernels", kernels, "--json");
+            Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
+            return JsonDocument.Parse(result.Stdout).RootElement.Clone();
+        }
+        var own = Generate("edgenode");
+        var stock = Generate("onnxruntime");
+        Assert.Equal("edgenode (neon-dotprod)", own.GetProperty("matmul_kernels").GetString());
+        Assert.Equal("onnxruntime", stock.GetProperty("matmul_kernels").GetString());
+        Assert.Equal(32, own.GetProperty("tokens").GetArrayLength());
+        Assert.Equal(stock.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()), own.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()));
+    }
+
     private AgentBinary.Result RunUnderQemu(params string[] args)
     {
         var cpuinfo = Path.Combine(AppContext.BaseDirectory, "Data", "arm64-cpuinfo.txt");
