@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace EdgeNode.Kernels;
 
@@ -61,29 +62,30 @@ public sealed unsafe class QuantizedActivations
 
     private void QuantizeRow(ReadOnlySpan<float> row, int rowIndex, int blockSize)
     {
-        for (var blockStart = 0; blockStart < row.Length; blockStart += blockSize)
+        // One lane's 8 quantized values, narrowed to bytes, reordered even-indexed first: [0,2,4,6,1,3,5,7].
+        var evenThenOdd = Vector128.Create((sbyte)0, 2, 4, 6, 1, 3, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        fixed (float* values = row)
         {
-            var block = row.Slice(blockStart, blockSize);
-            var largest = 0f;
-            foreach (var value in block)
-                largest = MathF.Max(largest, MathF.Abs(value));
-            var scale = largest / 127f;
-            var inverse = scale == 0 ? 0 : 1 / scale;
-            for (var i = 0; i < blockSize; i++)
+            for (var blockStart = 0; blockStart < row.Length; blockStart += blockSize)
             {
-                var input = blockStart + i;
-                var chunk = Chunk(rowIndex, input / ChunkInputs);
-                var inChunk = input % ChunkInputs;
-                var code = (int)MathF.Round(block[i] * inverse, MidpointRounding.ToEven);
-                ((sbyte*)chunk)[(inChunk & 1) * 32 + (inChunk >> 1)] = (sbyte)code;
-                var lane = inChunk / 8;
-                var corrections = (int*)(chunk + ChunkInputs);
-                if (inChunk % 8 == 0)
+                var largest = Vector128<float>.Zero;
+                for (var i = 0; i < blockSize; i += 4)
+                    largest = Vector128.Max(largest, Vector128.Abs(Vector128.Load(values + blockStart + i)));
+                var scale = MathF.Max(MathF.Max(largest[0], largest[1]), MathF.Max(largest[2], largest[3])) / 127f;
+                var inverse = Vector128.Create(scale == 0 ? 0 : 1 / scale);
+                for (var input = blockStart; input < blockStart + blockSize; input += 8)
                 {
-                    corrections[lane] = 0;
+                    var chunk = Chunk(rowIndex, input / ChunkInputs);
+                    var lane = input % ChunkInputs / 8;
+                    // Round to nearest even, as ONNX Runtime's int8 path does; |code| <= 127, so narrowing keeps it.
+                    var low = Vector128.ConvertToInt32(Vector128.Round(Vector128.Load(values + input) * inverse));
+                    var high = Vector128.ConvertToInt32(Vector128.Round(Vector128.Load(values + input + 4) * inverse));
+                    var codes = Vector128.Shuffle(Vector128.Narrow(Vector128.Narrow(low, high), Vector128<short>.Zero), evenThenOdd).AsInt32();
+                    *(int*)(chunk + lane * 4) = codes.GetElement(0);
+                    *(int*)(chunk + 32 + lane * 4) = codes.GetElement(1);
+                    ((int*)(chunk + ChunkInputs))[lane] = -8 * Vector128.Sum(low + high);
                     ((float*)(chunk + ChunkInputs + LanesPerChunk * 4))[lane] = scale;
                 }
-                corrections[lane] -= 8 * code;
             }
         }
     }
