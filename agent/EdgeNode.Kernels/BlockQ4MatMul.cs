@@ -109,8 +109,8 @@ public static unsafe class BlockQ4MatMul
     {
         var rowBytes = w.CodeBytesPerRow;
         var blocks = w.BlocksPerRow;
-        var c0 = w.Codes + row * rowBytes;
-        var s0 = w.Scales + (long)row * blocks;
+        var c0 = w.RowCodes(row);
+        var s0 = w.RowScales(row);
         var mask = Vector256.Create((byte)0x0F);
         Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
         var chunks = a.ChunksPerRow;
@@ -160,8 +160,8 @@ public static unsafe class BlockQ4MatMul
     {
         var rowBytes = w.CodeBytesPerRow;
         var blocks = w.BlocksPerRow;
-        var c0 = w.Codes + row * rowBytes;
-        var s0 = w.Scales + (long)row * blocks;
+        var c0 = w.RowCodes(row);
+        var s0 = w.RowScales(row);
         var mask = Vector256.Create((byte)0x0F);
         var sums = stackalloc Vector256<float>[PromptRowsPerPass * 4];
         for (var first = 0; first < a.Count; first += PromptRowsPerPass)
@@ -214,8 +214,8 @@ public static unsafe class BlockQ4MatMul
     private static float OneRowX64<TScales>(in BlockQ4Weights w, QuantizedRows a, int m, int row)
         where TScales : struct, IChunkScales
     {
-        var c0 = w.Codes + row * w.CodeBytesPerRow;
-        var s0 = w.Scales + (long)row * w.BlocksPerRow;
+        var c0 = w.RowCodes(row);
+        var s0 = w.RowScales(row);
         var mask = Vector256.Create((byte)0x0F);
         Vector256<float> f = default;
         for (var chunk = 0; chunk < a.ChunksPerRow; chunk++)
@@ -246,8 +246,8 @@ public static unsafe class BlockQ4MatMul
         var mask = Vector128.Create((byte)0x0F);
         for (var row = firstRow; row < endRow; row++)
         {
-            var codes = w.Codes + row * w.CodeBytesPerRow;
-            var scales = w.Scales + (long)row * w.BlocksPerRow;
+            var codes = w.RowCodes(row);
+            var scales = w.RowScales(row);
             for (var m = 0; m < a.Count; m++)
             {
                 Vector128<float> sum = default;
@@ -278,8 +278,8 @@ public static unsafe class BlockQ4MatMul
     {
         for (var row = firstRow; row < endRow; row++)
         {
-            var codes = w.Codes + row * w.CodeBytesPerRow;
-            var scales = w.Scales + (long)row * w.BlocksPerRow;
+            var codes = w.RowCodes(row);
+            var scales = w.RowScales(row);
             for (var m = 0; m < a.Count; m++)
             {
                 var sum = 0f;

@@ -34,4 +34,10 @@ public readonly unsafe struct BlockQ4Weights
     public int BlocksPerRow => Columns / BlockSize;
 
     public long CodeBytesPerRow => Columns / 2;
+
+    /// <summary>The first code byte of weight row <paramref name="row"/>.</summary>
+    public byte* RowCodes(int row) => Codes + row * CodeBytesPerRow;
+
+    /// <summary>The first scale of weight row <paramref name="row"/>.</summary>
+    public float* RowScales(int row) => Scales + (long)row * BlocksPerRow;
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EdgeNode.Kernels;
 using Microsoft.ML.OnnxRuntime;
@@ -20,7 +19,7 @@ public static unsafe class CpuKernels
     private static readonly Lock s_gate = new();
     private static nint s_domain;
 
-    /// <summary>Whether this processor runs the kernels (AVX-VNNI on x64, dot product on arm64); null reason when it does.</summary>
+    /// <summary>Whether this processor runs the kernels (AVX-VNNI on x64, dot product on arm64).</summary>
     public static bool IsAvailable => BlockQ4MatMul.IsAccelerated;
 
     /// <summary>The instruction set the kernels use here ("avx-vnni", "neon-dotprod"), or null.</summary>
