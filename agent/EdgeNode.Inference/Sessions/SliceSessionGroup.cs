@@ -26,12 +26,12 @@ public sealed class SliceSessionGroup : IDisposable
     private readonly SliceSession?[] _sessions;
     private string? _unloaded;
 
-    private SliceSessionGroup(InferenceRuntime runtime, LlamaConfig config, (string Path, SliceSpec Spec)[] files, SliceSession?[] sessions, int threads)
+    private SliceSessionGroup(InferenceRuntime runtime, LlamaConfig config, (string Path, SliceSpec Spec)[] files, int threads)
     {
         _runtime = runtime;
         _config = config;
         _files = files;
-        _sessions = sessions;
+        _sessions = new SliceSession?[files.Length];
         Threads = threads;
     }
 
@@ -43,8 +43,9 @@ public sealed class SliceSessionGroup : IDisposable
         ArgumentNullException.ThrowIfNull(files);
         var count = threads ?? runtime.Options.Threads;
         ArgumentOutOfRangeException.ThrowIfNegative(count, nameof(threads));
-        var list = files.ToArray();
-        return new SliceSessionGroup(runtime, config, list, OpenAll(runtime, list, config, count), count);
+        var group = new SliceSessionGroup(runtime, config, files.ToArray(), count);
+        group.OpenClosed(count);
+        return group;
     }
 
     /// <summary>Sessions in the group (also while unloaded).</summary>
@@ -81,7 +82,7 @@ public sealed class SliceSessionGroup : IDisposable
         CloseLayers();
         try
         {
-            OpenLayers(threads);
+            OpenClosed(threads);
             Threads = threads;
             _unloaded = null;
             return;
@@ -90,7 +91,7 @@ public sealed class SliceSessionGroup : IDisposable
         {
             try
             {
-                OpenLayers(previous);
+                OpenClosed(previous);
             }
             catch (Exception second)
             {
@@ -109,26 +110,11 @@ public sealed class SliceSessionGroup : IDisposable
 
     private string Names() => string.Join(", ", _files.Where(f => f.Spec.HasLayers).Select(f => Path.GetFileName(f.Path)));
 
-    private static SliceSession[] OpenAll(InferenceRuntime runtime, (string Path, SliceSpec Spec)[] files, LlamaConfig config, int threads)
-    {
-        var sessions = new SliceSession[files.Length];
-        var opened = 0;
-        try
-        {
-            for (; opened < files.Length; opened++)
-                sessions[opened] = new SliceSession(runtime, files[opened].Path, files[opened].Spec, config, threads);
-            return sessions;
-        }
-        catch
-        {
-            for (var i = 0; i < opened; i++)
-                sessions[i].Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Opens every closed layer slice with <paramref name="threads"/>; on a failure closes what it opened and throws.</summary>
-    private void OpenLayers(int threads)
+    /// <summary>
+    /// Opens every closed slice with <paramref name="threads"/>: all of them when the group is made, the layer slices after
+    /// <see cref="CloseLayers"/>. On a failure it closes what it opened and throws.
+    /// </summary>
+    private void OpenClosed(int threads)
     {
         var opened = new List<int>();
         try
