@@ -25,14 +25,14 @@ public static partial class ModelsCommand
         if (page is not null)
             return RecipePageBlock(page, memoryText);
         var available = DeviceContext.Available(memoryText);
-        var device = memoryText is not null ? $"a device with {FormatBytes(available)} free" : $"this device ({FormatBytes(available)} available)";
+        var device = memoryText is not null ? $"a device with {ContextBudget.Size(available)} free" : $"this device ({ContextBudget.Size(available)} available)";
         var setting = DeviceContext.Setting();
         Console.Out.WriteLine($"{"NAME",-16} {"REPOSITORY",-38} {"PARAMS",8} {"VARIANT",-8} {"WEIGHTS",10}  FIT ON {device.ToUpperInvariant()}");
         foreach (var recipe in RecipeCatalog.All)
         {
             var variant = recipe.DefaultVariant;
             var total = WeightFootprint.Of(recipe.Shape, variant).TotalBytes;
-            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {FormatBytes(total),10}  {Fit(recipe.Shape, variant, total, available, setting, requested)}");
+            Console.Out.WriteLine($"{recipe.Name,-16} {recipe.Hub.Repository,-38} {FormatCount(recipe.Shape.ParameterCount),8} {variant.Name,-8} {ContextBudget.Size(total),10}  {Fit(recipe.Shape, variant, total, available, setting, requested)}");
         }
         Console.Out.WriteLine($"fit: weights × {ContextBudget.RuntimeOverhead.ToString(System.Globalization.CultureInfo.InvariantCulture)} (runtime, activations) + KV cache at the context (fp16 for int4 variants, fp32 otherwise), against free memory; "
             + $"context: {(requested > 0 ? $"--context {requested}" : $"the smallest of the model's, {DeviceContext.SettingVariable} and what memory leaves, at least {ContextBudget.MinimumContext}")}; "
@@ -90,7 +90,7 @@ public static partial class ModelsCommand
             var memory = plan.Slices.Min(s => ContextBudget.MemoryLimitOf(available, s.WeightBytes, kvPerLayer * (s.EndLayer - s.FirstLayer)));
             var positions = Math.Min(shape.MaxContext, Math.Min(setting ?? int.MaxValue, memory));
             if (Enough(memory, positions, shape.MaxContext, requested))
-                return $"pool of {plan.Nodes} (largest slice {FormatBytes(plan.MaxNodeBytes)}), context {(requested > 0 ? requested : positions)}";
+                return $"pool of {plan.Nodes} (largest slice {ContextBudget.Size(plan.MaxNodeBytes)}), context {(requested > 0 ? requested : positions)}";
         }
         var largest = variant.PoolPlans.MaxBy(p => p.Nodes);
         return largest is null ? "does not fit" : $"more than {largest.Nodes} such nodes";
@@ -98,10 +98,6 @@ public static partial class ModelsCommand
         static bool Enough(int memoryLimit, int positions, int modelLimit, int requested) =>
             requested > 0 ? requested <= memoryLimit : positions >= Math.Min(ContextBudget.MinimumContext, modelLimit);
     }
-
-    private static string FormatBytes(long bytes) => bytes >= 1L << 30
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB")
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB");
 
     private static string FormatCount(long count) => count switch
     {

@@ -51,7 +51,7 @@ public static class RecipePage
             var variant = recipe.DefaultVariant;
             var measured = recipe.Measured.Count == 0 ? "not yet" : Count(recipe.Measured.Count, "run");
             md.Append($"| [{recipe.Name}]({recipe.Name}.md) | `{recipe.Hub.Repository}` | {recipe.Family} | {Parameters(recipe.PublishedParameters)} | ")
-                .Append($"{recipe.ChatTemplate ?? "—"} | `{variant.Name}` | {Bytes(WeightFootprint.Of(recipe.Shape, variant).TotalBytes)} | {measured} |\n");
+                .Append($"{recipe.ChatTemplate ?? "—"} | `{variant.Name}` | {ContextBudget.Size(WeightFootprint.Of(recipe.Shape, variant).TotalBytes)} | {measured} |\n");
         }
         md.Append('\n').Append(EndMarker).Append('\n');
         return md.ToString();
@@ -161,7 +161,7 @@ public static class RecipePage
         {
             var block = v.BlockSize == 0 ? "—" : v.BlockSize.ToString(CultureInfo.InvariantCulture);
             var bytes = WeightFootprint.Of(recipe.Shape, v).TotalBytes;
-            md.Append($"| `{v.Name}` | {v.Precision} | {block} | {YesNo(v.Asymmetric)} | {YesNo(v.ActivationAware)} | {Bytes(bytes)} | {v.Reason} |\n");
+            md.Append($"| `{v.Name}` | {v.Precision} | {block} | {YesNo(v.Asymmetric)} | {YesNo(v.ActivationAware)} | {ContextBudget.Size(bytes)} | {v.Reason} |\n");
         }
         md.Append('\n');
     }
@@ -181,8 +181,8 @@ public static class RecipePage
                 .Append("| --- | --- | --- | --- |\n");
             foreach (var plan in v.PoolPlans.OrderBy(p => p.Nodes))
             {
-                var held = string.Join(" / ", plan.Slices.Select(s => Bytes(s.WeightBytes)));
-                var read = string.Join(" / ", plan.Slices.Select(s => Bytes(s.WeightBytes - (s.Embed ? embedding : 0))));
+                var held = string.Join(" / ", plan.Slices.Select(s => ContextBudget.Size(s.WeightBytes)));
+                var read = string.Join(" / ", plan.Slices.Select(s => ContextBudget.Size(s.WeightBytes - (s.Embed ? embedding : 0))));
                 md.Append($"| {plan.Nodes} | `{plan.LayerRanges}` | {held} | {read} |\n");
             }
             md.Append('\n');
@@ -232,7 +232,7 @@ public static class RecipePage
             md.Append($"| `{m.Variant}` | {m.Weights ?? "not stated"} | {m.Device ?? "—"} | {m.Date ?? "—"} | {perplexity} | ")
                 .Append($"{(m.GreedyAgreement is { } a ? Number(a * 100, "0.0") + "%" : "—")} | ")
                 .Append($"{(m.DecodeTokensPerSecond is { } t ? Number(t, "0.0") : "—")} | ")
-                .Append($"{(m.WeightBytes is { } w ? Bytes(w) : "—")} | {(m.PeakRssBytes is { } r ? Bytes(r) : "—")} | {record} |\n");
+                .Append($"{(m.WeightBytes is { } w ? ContextBudget.Size(w) : "—")} | {(m.PeakRssBytes is { } r ? ContextBudget.Size(r) : "—")} | {record} |\n");
         }
         md.Append('\n');
     }
@@ -244,10 +244,6 @@ public static class RecipePage
     private static string Number(double value, string format = "0.###") => value.ToString(format, CultureInfo.InvariantCulture);
 
     /// <summary>Bytes in MiB below a GiB, else GiB, as `models recipes` prints them.</summary>
-    private static string Bytes(long bytes) => bytes >= 1L << 30
-        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB")
-        : string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB");
-
     /// <summary>A parameter count as publishers round it: 260K, 362M, 1,236M.</summary>
     private static string Parameters(long count) => count < 1_000_000
         ? string.Create(CultureInfo.InvariantCulture, $"{count / 1e3:0}K")
