@@ -118,7 +118,14 @@ public sealed unsafe class OrtRuntime
     }
 
     /// <summary>The opened library, for the few C API entry points the managed API does not wrap (custom operators).</summary>
-    internal static nint LibraryHandle => OpenLibrary(null).Handle;
+    internal static (string Path, nint Handle) Library
+    {
+        get
+        {
+            var (path, handle, _) = OpenLibrary(null);
+            return (path, handle);
+        }
+    }
 
     public override string ToString() => $"ONNX Runtime {Version} ({LibraryPath})";
 

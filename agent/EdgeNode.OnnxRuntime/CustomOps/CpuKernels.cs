@@ -67,8 +67,9 @@ public static unsafe class CpuKernels
         private const int ElementFloat = 1;
         private const int ElementUInt8 = 2;
 
-        private static readonly byte* s_name = Utf8(MatMulOperator);
-        private static readonly byte* s_provider = Utf8("CPUExecutionProvider");
+        // Native, null-terminated and never freed: ORT reads them through the operator for the process's life.
+        private static readonly byte* s_name = (byte*)Marshal.StringToCoTaskMemUTF8(MatMulOperator);
+        private static readonly byte* s_provider = (byte*)Marshal.StringToCoTaskMemUTF8("CPUExecutionProvider");
 
         public static void* Create()
         {
@@ -95,14 +96,6 @@ public static unsafe class CpuKernels
             slots[CreateKernelV2] = (nint)(delegate* unmanaged<void*, nint, nint, void**, nint>)&CreateKernelWithStatus;
             slots[KernelComputeV2] = (nint)(delegate* unmanaged<void*, nint, nint>)&Compute;
             return op;
-        }
-
-        private static byte* Utf8(string text)
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(text + "\0");
-            var native = (byte*)NativeMemory.Alloc((nuint)bytes.Length);
-            bytes.CopyTo(new Span<byte>(native, bytes.Length));
-            return native;
         }
 
         [UnmanagedCallersOnly] private static byte* Name(void* op) => s_name;

@@ -36,12 +36,13 @@ internal static unsafe class OrtCApi
 
     private static nint* OpenTable()
     {
-        var getApiBase = (delegate* unmanaged<nint*>)NativeLibrary.GetExport(OrtRuntime.LibraryHandle, "OrtGetApiBase");
+        var (path, handle) = OrtRuntime.Library;
+        var getApiBase = (delegate* unmanaged<nint*>)NativeLibrary.GetExport(handle, "OrtGetApiBase");
         // OrtApiBase is { GetApi(version), GetVersionString() }.
         var getApi = (delegate* unmanaged<uint, nint*>)getApiBase()[0];
         var table = getApi(RequestedVersion);
         if (table is null)
-            throw new OrtLibraryException($"ONNX Runtime at '{OrtRuntime.LibraryHandle}' does not offer C API version {RequestedVersion}");
+            throw new OrtLibraryException($"ONNX Runtime at '{path}' does not offer C API version {RequestedVersion}");
         return table;
     }
 
