@@ -16,11 +16,6 @@ public sealed record OnnxNodeView(string OpType, string Domain, int InputCount, 
 /// </summary>
 public static class OnnxDomainRewriter
 {
-    private const int WireVarint = 0;
-    private const int WireFixed64 = 1;
-    private const int WireLengthDelimited = 2;
-    private const int WireFixed32 = 5;
-
     private const int ModelGraph = 7;
     private const int ModelOpsetImport = 8;
     private const int OpsetDomain = 1;
@@ -48,7 +43,7 @@ public static class OnnxDomainRewriter
         {
             var start = reader.Position;
             var (field, wire) = reader.ReadTag();
-            if (field == ModelGraph && wire == WireLengthDelimited)
+            if (field == ModelGraph && wire == ProtoWire.LengthDelimited)
             {
                 var graph = RewriteGraph(reader.ReadBytes(), select, domain, ref moved);
                 output.WriteBytes(ModelGraph, graph.WrittenSpan);
@@ -74,7 +69,7 @@ public static class OnnxDomainRewriter
         {
             var start = reader.Position;
             var (field, wire) = reader.ReadTag();
-            if (field == GraphNode && wire == WireLengthDelimited)
+            if (field == GraphNode && wire == ProtoWire.LengthDelimited)
             {
                 var node = reader.ReadBytes();
                 if (select(View(node)))
@@ -101,7 +96,7 @@ public static class OnnxDomainRewriter
         while (!reader.End)
         {
             var (field, wire) = reader.ReadTag();
-            if (wire != WireLengthDelimited)
+            if (wire != ProtoWire.LengthDelimited)
             {
                 reader.Skip(wire);
                 continue;
@@ -135,9 +130,9 @@ public static class OnnxDomainRewriter
         while (!reader.End)
         {
             var (field, wire) = reader.ReadTag();
-            if (field == AttributeName && wire == WireLengthDelimited)
+            if (field == AttributeName && wire == ProtoWire.LengthDelimited)
                 name = Encoding.UTF8.GetString(reader.ReadBytes());
-            else if (field == AttributeInt && wire == WireVarint)
+            else if (field == AttributeInt && wire == ProtoWire.Varint)
                 value = (long)reader.ReadVarint();
             else
                 reader.Skip(wire);
@@ -160,74 +155,5 @@ public static class OnnxDomainRewriter
         }
         output.WriteString(NodeDomain, domain);
         return output;
-    }
-
-    /// <summary>Reads protobuf wire format; malformed input is an <see cref="InvalidDataException"/>, never a read past the end.</summary>
-    private ref struct ProtoReader(ReadOnlySpan<byte> bytes)
-    {
-        private readonly ReadOnlySpan<byte> _bytes = bytes;
-
-        public int Position { get; private set; }
-
-        public readonly bool End => Position >= _bytes.Length;
-
-        public (int Field, int Wire) ReadTag()
-        {
-            var tag = ReadVarint();
-            return ((int)(tag >> 3), (int)(tag & 7));
-        }
-
-        public ulong ReadVarint()
-        {
-            ulong value = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                if (Position >= _bytes.Length)
-                    throw new InvalidDataException("ONNX model ends inside a varint");
-                var b = _bytes[Position++];
-                value |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                    return value;
-            }
-            throw new InvalidDataException("ONNX model has a varint longer than 10 bytes");
-        }
-
-        public ReadOnlySpan<byte> ReadBytes()
-        {
-            var length = ReadVarint();
-            if (length > (ulong)(_bytes.Length - Position))
-                throw new InvalidDataException($"ONNX model has a field of {length} bytes with {_bytes.Length - Position} left");
-            var value = _bytes.Slice(Position, (int)length);
-            Position += (int)length;
-            return value;
-        }
-
-        public void Skip(int wire)
-        {
-            switch (wire)
-            {
-                case WireVarint:
-                    ReadVarint();
-                    break;
-                case WireFixed64:
-                    Advance(8);
-                    break;
-                case WireLengthDelimited:
-                    ReadBytes();
-                    break;
-                case WireFixed32:
-                    Advance(4);
-                    break;
-                default:
-                    throw new InvalidDataException($"ONNX model has a field of wire type {wire}, which ONNX does not use");
-            }
-        }
-
-        private void Advance(int count)
-        {
-            if (count > _bytes.Length - Position)
-                throw new InvalidDataException("ONNX model ends inside a fixed-size field");
-            Position += count;
-        }
     }
 }

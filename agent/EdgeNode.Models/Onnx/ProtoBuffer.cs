@@ -10,10 +10,6 @@ namespace EdgeNode.Models.Onnx;
 /// </summary>
 internal sealed class ProtoBuffer
 {
-    private const int WireVarint = 0;
-    private const int WireLengthDelimited = 2;
-    private const int WireFixed32 = 5;
-
     private byte[] _bytes;
     private int _length;
 
@@ -27,20 +23,20 @@ internal sealed class ProtoBuffer
 
     public void WriteInt64(int field, long value)
     {
-        WriteTag(field, WireVarint);
+        WriteTag(field, ProtoWire.Varint);
         WriteVarint(unchecked((ulong)value));
     }
 
     public void WriteFloat(int field, float value)
     {
-        WriteTag(field, WireFixed32);
+        WriteTag(field, ProtoWire.Fixed32);
         BinaryPrimitives.WriteSingleLittleEndian(Reserve(4), value);
         _length += 4;
     }
 
     public void WriteString(int field, string value)
     {
-        WriteTag(field, WireLengthDelimited);
+        WriteTag(field, ProtoWire.LengthDelimited);
         var byteCount = Encoding.UTF8.GetByteCount(value);
         WriteVarint((ulong)byteCount);
         Encoding.UTF8.GetBytes(value, Reserve(byteCount));
@@ -49,7 +45,7 @@ internal sealed class ProtoBuffer
 
     public void WriteBytes(int field, ReadOnlySpan<byte> value)
     {
-        WriteTag(field, WireLengthDelimited);
+        WriteTag(field, ProtoWire.LengthDelimited);
         WriteVarint((ulong)value.Length);
         value.CopyTo(Reserve(value.Length));
         _length += value.Length;
