@@ -27,6 +27,11 @@ public static unsafe class BlockQ4MatMul
     /// </summary>
     private const int PrefetchBytes = 10240;
 
+    // Where a chunk of quantized activations keeps its odd-indexed values, lane corrections and lane scales.
+    private const int Odd = QuantizedActivations.OddOffset;
+    private const int Corrections = QuantizedActivations.CorrectionsOffset;
+    private const int ActivationScales = QuantizedActivations.ScalesOffset;
+
     /// <summary>Rows one parallel work item computes: long enough runs that a thread's prefetches land in its own rows.</summary>
     public const int RowsPerWorkItem = 64;
 
@@ -135,9 +140,9 @@ public static unsafe class BlockQ4MatMul
             }
             var q = a.Chunk(m, chunk);
             var even = Avx.LoadVector256((sbyte*)q);
-            var odd = Avx.LoadVector256((sbyte*)q + 32);
-            var correction = Avx.LoadVector256((int*)(q + 64));
-            var activationScale = Avx.LoadVector256((float*)(q + 96));
+            var odd = Avx.LoadVector256((sbyte*)q + Odd);
+            var correction = Avx.LoadVector256((int*)(q + Corrections));
+            var activationScale = Avx.LoadVector256((float*)(q + ActivationScales));
             var scaleIndex = TScales.FirstScale(chunk, w.BlockSize);
             f0 = ChunkX64<TScales>(c0 + offset, s0 + scaleIndex, even, odd, correction, activationScale, mask, f0);
             f1 = ChunkX64<TScales>(c0 + rowBytes + offset, s0 + blocks + scaleIndex, even, odd, correction, activationScale, mask, f1);
@@ -192,9 +197,9 @@ public static unsafe class BlockQ4MatMul
                 {
                     var q = a.Chunk(first + m, chunk);
                     var even = Avx.LoadVector256((sbyte*)q);
-                    var odd = Avx.LoadVector256((sbyte*)q + 32);
-                    var correction = Avx.LoadVector256((int*)(q + 64));
-                    var activationScale = Avx.LoadVector256((float*)(q + 96));
+                    var odd = Avx.LoadVector256((sbyte*)q + Odd);
+                    var correction = Avx.LoadVector256((int*)(q + Corrections));
+                    var activationScale = Avx.LoadVector256((float*)(q + ActivationScales));
                     var s = sums + m * 4;
                     s[0] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(correction, low0, even), high0, odd)), ws0 * activationScale, s[0]);
                     s[1] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(correction, low1, even), high1, odd)), ws1 * activationScale, s[1]);
@@ -222,7 +227,7 @@ public static unsafe class BlockQ4MatMul
         {
             var q = a.Chunk(m, chunk);
             f = ChunkX64<TScales>(c0 + chunk * 32L, s0 + TScales.FirstScale(chunk, w.BlockSize),
-                Avx.LoadVector256((sbyte*)q), Avx.LoadVector256((sbyte*)q + 32), Avx.LoadVector256((int*)(q + 64)), Avx.LoadVector256((float*)(q + 96)), mask, f);
+                Avx.LoadVector256((sbyte*)q), Avx.LoadVector256((sbyte*)q + Odd), Avx.LoadVector256((int*)(q + Corrections)), Avx.LoadVector256((float*)(q + ActivationScales)), mask, f);
         }
         return Vector256.Sum(f);
     }
@@ -261,10 +266,10 @@ public static unsafe class BlockQ4MatMul
                         var packed = AdvSimd.LoadVector128(codes + chunk * 32L + half * 16);
                         var low = AdvSimd.And(packed, mask).AsSByte();
                         var high = AdvSimd.ShiftRightLogical(packed, 4).AsSByte();
-                        var dot = AdvSimd.LoadVector128((int*)(q + 64) + half * 4);
+                        var dot = AdvSimd.LoadVector128((int*)(q + Corrections) + half * 4);
                         dot = Dp.DotProduct(dot, low, AdvSimd.LoadVector128((sbyte*)q + half * 16));
-                        dot = Dp.DotProduct(dot, high, AdvSimd.LoadVector128((sbyte*)q + 32 + half * 16));
-                        var scale = AdvSimd.LoadVector128((float*)(q + 96) + half * 4) * scales[(input + half * 32) / blockSize];
+                        dot = Dp.DotProduct(dot, high, AdvSimd.LoadVector128((sbyte*)q + Odd + half * 16));
+                        var scale = AdvSimd.LoadVector128((float*)(q + ActivationScales) + half * 4) * scales[(input + half * 32) / blockSize];
                         sum = AdvSimd.FusedMultiplyAdd(sum, AdvSimd.ConvertToSingle(dot), scale);
                     }
                 }
@@ -288,14 +293,14 @@ public static unsafe class BlockQ4MatMul
                     var q = a.Chunk(m, chunk);
                     for (var lane = 0; lane < QuantizedActivations.LanesPerChunk; lane++)
                     {
-                        var dot = ((int*)(q + 64))[lane];
+                        var dot = ((int*)(q + Corrections))[lane];
                         for (var j = 0; j < 4; j++)
                         {
                             var packed = codes[chunk * 32L + lane * 4 + j];
-                            dot += (packed & 0x0F) * ((sbyte*)q)[lane * 4 + j] + (packed >> 4) * ((sbyte*)q)[32 + lane * 4 + j];
+                            dot += (packed & 0x0F) * ((sbyte*)q)[lane * 4 + j] + (packed >> 4) * ((sbyte*)q)[Odd + lane * 4 + j];
                         }
                         var input = chunk * QuantizedActivations.ChunkInputs + lane * 8;
-                        sum += dot * (((float*)(q + 96))[lane] * scales[input / w.BlockSize]);
+                        sum += dot * (((float*)(q + ActivationScales))[lane] * scales[input / w.BlockSize]);
                     }
                 }
                 output[(long)m * w.Rows + row] = sum;

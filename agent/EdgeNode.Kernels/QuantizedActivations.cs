@@ -17,8 +17,11 @@ public sealed unsafe class QuantizedActivations
 {
     internal const int ChunkInputs = 64;
     internal const int LanesPerChunk = ChunkInputs / 8;
-    // Per chunk: 32 even + 32 odd int8 values, 8 int32 corrections, 8 float scales.
-    internal const int ChunkBytes = ChunkInputs + LanesPerChunk * 4 * 2;
+    // Per chunk: 32 even + 32 odd int8 values, 8 int32 corrections, 8 float scales; where each part starts, in bytes.
+    internal const int OddOffset = ChunkInputs / 2;
+    internal const int CorrectionsOffset = ChunkInputs;
+    internal const int ScalesOffset = CorrectionsOffset + LanesPerChunk * sizeof(int);
+    internal const int ChunkBytes = ScalesOffset + LanesPerChunk * sizeof(float);
 
     [ThreadStatic] private static QuantizedActivations? t_current;
 
@@ -82,9 +85,9 @@ public sealed unsafe class QuantizedActivations
                     var high = Vector128.ConvertToInt32(Vector128.Round(Vector128.Load(values + input + 4) * inverse));
                     var codes = Vector128.Shuffle(Vector128.Narrow(Vector128.Narrow(low, high), Vector128<short>.Zero), evenThenOdd).AsInt32();
                     *(int*)(chunk + lane * 4) = codes.GetElement(0);
-                    *(int*)(chunk + 32 + lane * 4) = codes.GetElement(1);
-                    ((int*)(chunk + ChunkInputs))[lane] = -8 * Vector128.Sum(low + high);
-                    ((float*)(chunk + ChunkInputs + LanesPerChunk * 4))[lane] = scale;
+                    *(int*)(chunk + OddOffset + lane * 4) = codes.GetElement(1);
+                    ((int*)(chunk + CorrectionsOffset))[lane] = -8 * Vector128.Sum(low + high);
+                    ((float*)(chunk + ScalesOffset))[lane] = scale;
                 }
             }
         }
